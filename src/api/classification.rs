@@ -1,0 +1,14 @@
+//! `GET /classification`: the scheme in force.
+
+use actix_web::{HttpResponse, web};
+
+use crate::auth::extractor::{Authorized, perm};
+use crate::error::Result;
+use crate::startup::AppState;
+
+pub async fn get(
+    _caller: Authorized<perm::ClassificationRead>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    Ok(HttpResponse::Ok().json(state.archive.scheme()))
+}

@@ -1,0 +1,161 @@
+//! `/documents`: file, read, download, versions, correct.
+
+use actix_multipart::Multipart;
+use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::multipart::{next_part, read_part, upload};
+use crate::archive::filing::CorrectionRequest;
+use crate::archive::views::{Content, ContentBody};
+use crate::auth::extractor::{Authorized, perm};
+use crate::error::{Error, Result};
+use crate::startup::AppState;
+
+const METADATA_FIRST: &str = "send the `metadata` part before the `file` part";
+
+/// `POST /documents`: multipart with `metadata` (JSON) then `file`.
+pub async fn file(
+    caller: Authorized<perm::DocumentsFile>,
+    state: web::Data<AppState>,
+    mut payload: Multipart,
+) -> Result<HttpResponse> {
+    let mut metadata = None;
+    while let Some(field) = next_part(&mut payload).await? {
+        match field.name() {
+            Some("metadata") => {
+                metadata = Some(read_part(field, state.config.server.max_metadata_bytes).await?)
+            }
+            Some("file") => {
+                let metadata = metadata
+                    .ok_or_else(|| Error::bad_request("metadata_missing", METADATA_FIRST))?;
+                let view = state
+                    .archive
+                    .file(&caller.ctx, &metadata, upload(field))
+                    .await?;
+                return Ok(HttpResponse::Created().json(view));
+            }
+            other => return Err(unknown_part(other)),
+        }
+    }
+    Err(Error::bad_request(
+        "file_missing",
+        "a `file` part is required",
+    ))
+}
+
+fn unknown_part(name: Option<&str>) -> Error {
+    let name = crate::domain::people::truncate(name.unwrap_or(""), 40);
+    Error::bad_request(
+        "unknown_part",
+        format!("unexpected multipart part `{name}`"),
+    )
+}
+
+pub async fn get(
+    caller: Authorized<perm::DocumentsRead>,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    Ok(HttpResponse::Ok().json(state.archive.get(&caller.ctx, &id).await?))
+}
+
+pub async fn versions(
+    caller: Authorized<perm::DocumentsRead>,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    let versions = state.archive.versions(&caller.ctx, &id).await?;
+    Ok(HttpResponse::Ok().json(json!({"versions": versions})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContentQuery {
+    version: Option<u32>,
+}
+
+pub async fn content(
+    caller: Authorized<perm::DocumentsContent>,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    query: web::Query<ContentQuery>,
+) -> Result<HttpResponse> {
+    let Content { version, body } = state
+        .archive
+        .content(&caller.ctx, &id, query.version)
+        .await?;
+    let mut response = HttpResponse::Ok();
+    response
+        .content_type(version.content_type.as_str())
+        .insert_header(ContentDisposition {
+            disposition: DispositionType::Attachment,
+            parameters: vec![DispositionParam::FilenameExt(
+                actix_web::http::header::ExtendedValue {
+                    charset: actix_web::http::header::Charset::Ext("UTF-8".into()),
+                    language_tag: None,
+                    value: version.filename.clone().into_bytes(),
+                },
+            )],
+        })
+        .insert_header(("x-content-sha256", version.sha256.clone()))
+        .insert_header(("x-document-version", version.version.to_string()));
+    Ok(match body {
+        ContentBody::Verified(bytes) => response.body(bytes),
+        ContentBody::Streaming(stream) => response.no_chunking(version.size).streaming(stream),
+    })
+}
+
+/// `POST /documents/{id}/versions`: multipart with `reason` then `file`.
+pub async fn add_version(
+    caller: Authorized<perm::DocumentsVersion>,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    mut payload: Multipart,
+) -> Result<HttpResponse> {
+    let mut reason = None;
+    while let Some(field) = next_part(&mut payload).await? {
+        match field.name() {
+            Some("reason") => {
+                let raw = read_part(field, 4096).await?;
+                reason = Some(String::from_utf8(raw).map_err(|_| {
+                    Error::bad_request("invalid_reason", "reason must be UTF-8 text")
+                })?);
+            }
+            Some("file") => {
+                let reason = reason.ok_or_else(|| {
+                    Error::bad_request(
+                        "reason_missing",
+                        "send the `reason` part before the `file` part",
+                    )
+                })?;
+                let view = state
+                    .archive
+                    .add_version(&caller.ctx, &id, &reason, upload(field))
+                    .await?;
+                return Ok(HttpResponse::Created().json(view));
+            }
+            other => return Err(unknown_part(other)),
+        }
+    }
+    Err(Error::bad_request(
+        "file_missing",
+        "a `file` part is required",
+    ))
+}
+
+/// `PATCH /documents/{id}`: `{changes: {...}, reason}`.
+pub async fn correct(
+    caller: Authorized<perm::DocumentsCorrect>,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<CorrectionRequest>,
+) -> Result<HttpResponse> {
+    Ok(HttpResponse::Ok().json(
+        state
+            .archive
+            .correct(&caller.ctx, &id, body.into_inner())
+            .await?,
+    ))
+}

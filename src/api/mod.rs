@@ -1,0 +1,95 @@
+//! HTTP: request and response types and handlers, one file per resource.
+//!
+//! A handler extracts the caller (its `Authorized<perm::X>` argument declares the
+//! permission the route needs), parses the request, calls one use case and maps
+//! the result. The route table below is the whole API surface.
+
+mod auth;
+mod classification;
+mod documents;
+mod health;
+mod multipart;
+mod users;
+mod vehicles;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use crate::error::Error;
+
+/// Every route, with the handler that serves it.
+pub fn routes(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
+    cfg.app_data(json_config(max_json_bytes))
+        .app_data(
+            web::QueryConfig::default()
+                .error_handler(|e, _| Error::bad_request("invalid_query", e.to_string()).into()),
+        )
+        .app_data(
+            web::PathConfig::default()
+                .error_handler(|e, _| Error::bad_request("invalid_path", e.to_string()).into()),
+        )
+        .route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .service(
+            web::scope("/api/v1")
+                .route("/auth/login", web::post().to(auth::login))
+                .route("/auth/me", web::get().to(auth::me))
+                .route("/users", web::post().to(users::create))
+                .route("/users", web::get().to(users::list))
+                .route("/users/{username}", web::patch().to(users::update))
+                .route("/classification", web::get().to(classification::get))
+                .route("/documents", web::post().to(documents::file))
+                .route("/documents/{id}", web::get().to(documents::get))
+                .route("/documents/{id}", web::patch().to(documents::correct))
+                .route("/documents/{id}/content", web::get().to(documents::content))
+                .route(
+                    "/documents/{id}/versions",
+                    web::get().to(documents::versions),
+                )
+                .route(
+                    "/documents/{id}/versions",
+                    web::post().to(documents::add_version),
+                )
+                .route(
+                    "/vehicles/{vin}/documents",
+                    web::get().to(vehicles::documents),
+                ),
+        )
+        .default_service(web::to(not_found));
+}
+
+fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(limit)
+        .error_handler(|err, _req| {
+            use actix_web::error::JsonPayloadError as J;
+            let e = match &err {
+                J::OverflowKnownLength { .. } | J::Overflow { .. } => {
+                    Error::too_large("body_too_large", err.to_string())
+                }
+                J::ContentType => Error::new(
+                    crate::error::ErrorKind::UnsupportedMediaType,
+                    "unsupported_media_type",
+                    "expected Content-Type: application/json",
+                ),
+                J::Deserialize(de) if de.is_data() => {
+                    Error::invalid("invalid_body", de.to_string())
+                }
+                J::Deserialize(de) => Error::bad_request("invalid_json", de.to_string()),
+                _ => Error::bad_request("invalid_body", err.to_string()),
+            };
+            e.into()
+        })
+}
+
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    let message = format!(
+        "no route for {} {}",
+        req.method(),
+        crate::domain::people::truncate(req.path(), 100)
+    );
+    crate::error::error_response(
+        actix_web::http::StatusCode::NOT_FOUND,
+        "not_found",
+        &message,
+    )
+}

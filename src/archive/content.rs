@@ -1,0 +1,261 @@
+//! Writing and reading one version's content: plaintext in, hashed and
+//! encrypted chunk by chunk on the way to the store, and back.
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use sha2::{Digest, Sha256};
+
+use super::{Archive, Upload, UploadStream};
+use crate::domain::DocumentId;
+use crate::error::{Error, Result};
+use crate::storage::blob::ObjectWriter;
+use crate::storage::envelope::{DataKey, WrappedKey};
+use crate::storage::manifest::{Version, content_context, content_path};
+use crate::storage::stream::{ContentDecryptor, ContentEncryptor, DEFAULT_CHUNK};
+
+/// What storing a file produced, before it becomes a manifest version.
+pub(super) struct Stored {
+    pub sha256: String,
+    pub size: u64,
+    pub key: WrappedKey,
+    pub filename: String,
+    pub content_type: String,
+}
+
+/// Keeps the last path segment, drops control characters, bounds the length.
+fn clean_filename(raw: &str) -> String {
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or("");
+    let name: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
+    let name = name.trim().trim_start_matches('.').to_string();
+    if name.is_empty() {
+        "document".to_string()
+    } else {
+        name
+    }
+}
+
+fn clean_content_type(raw: &str) -> String {
+    match raw.parse::<mime_guess::mime::Mime>() {
+        Ok(m) if raw.len() <= 128 => m.essence_str().to_string(),
+        _ => "application/octet-stream".to_string(),
+    }
+}
+
+impl Archive {
+    /// Encrypts and stores `upload` as version `version` of `id`. Nothing is
+    /// visible in the store unless the whole file arrived within the size limit.
+    pub(super) async fn store_content<S: UploadStream>(
+        &self,
+        id: DocumentId,
+        version: u32,
+        upload: Upload<S>,
+    ) -> Result<Stored> {
+        let context = content_context(id, version);
+        let dek = DataKey::generate();
+        let mut writer = self.blob.writer(content_path(id, version));
+        let mut body = upload.body;
+        let result = self
+            .encrypt_into(&dek, &context, &mut body, &mut writer)
+            .await;
+        match result {
+            Ok((sha256, size)) => {
+                writer.finish().await?;
+                let content_type = if upload.content_type.is_empty() {
+                    mime_guess::from_path(&upload.filename)
+                        .first_or_octet_stream()
+                        .essence_str()
+                        .to_string()
+                } else {
+                    clean_content_type(&upload.content_type)
+                };
+                Ok(Stored {
+                    sha256,
+                    size,
+                    key: self.keyring.wrap(&dek, &context),
+                    filename: clean_filename(&upload.filename),
+                    content_type,
+                })
+            }
+            Err(e) => {
+                writer.abort().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn encrypt_into<S: UploadStream>(
+        &self,
+        dek: &DataKey,
+        context: &str,
+        body: &mut S,
+        writer: &mut ObjectWriter,
+    ) -> Result<(String, u64)> {
+        let (mut enc, header) = ContentEncryptor::new(dek, context, DEFAULT_CHUNK);
+        writer.write(&header).await?;
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        let mut out = Vec::with_capacity(DEFAULT_CHUNK * 2);
+        while let Some(piece) = body.next().await {
+            let piece = piece?;
+            size += piece.len() as u64;
+            if size > self.limits.max_upload_bytes {
+                return Err(Error::too_large(
+                    "file_too_large",
+                    format!(
+                        "the file is larger than the limit of {} bytes",
+                        self.limits.max_upload_bytes
+                    ),
+                ));
+            }
+            hasher.update(&piece);
+            enc.update(&piece, &mut out)
+                .map_err(|e| Error::internal(e.to_string()))?;
+            if out.len() >= DEFAULT_CHUNK {
+                writer.write(&out).await?;
+                out.clear();
+            }
+        }
+        enc.finish(&mut out)
+            .map_err(|e| Error::internal(e.to_string()))?;
+        writer.write(&out).await?;
+        Ok((hex::encode(hasher.finalize()), size))
+    }
+
+    /// Reads, decrypts and checks a whole version.
+    pub(super) async fn read_verified(&self, id: DocumentId, v: &Version) -> Result<Bytes> {
+        let context = content_context(id, v.version);
+        let damaged = || {
+            Error::integrity(format!(
+                "version {} of document {id} failed its integrity check",
+                v.version
+            ))
+        };
+        let dek = self
+            .keyring
+            .unwrap(&v.key, &context)
+            .map_err(|e| damaged().with_source(e))?;
+        let bytes = self
+            .blob
+            .get(&content_path(id, v.version))
+            .await?
+            .ok_or_else(damaged)?;
+        let mut dec = ContentDecryptor::new(dek, &context);
+        let mut plain = Vec::with_capacity(v.size as usize);
+        dec.update(&bytes, &mut plain)
+            .map_err(|e| damaged().with_source(e))?;
+        dec.finish(&mut plain)
+            .map_err(|e| damaged().with_source(e))?;
+        if plain.len() as u64 != v.size || hex::encode(Sha256::digest(&plain)) != v.sha256 {
+            return Err(damaged());
+        }
+        Ok(Bytes::from(plain))
+    }
+
+    /// Streams a version, decrypting as it goes; the stream ends in an error at
+    /// the first damaged chunk or if the whole does not match its SHA-256.
+    pub(super) async fn read_streaming(
+        &self,
+        id: DocumentId,
+        v: &Version,
+    ) -> Result<BoxStream<'static, Result<Bytes>>> {
+        let context = content_context(id, v.version);
+        let version = v.version;
+        let damaged = move || {
+            Error::integrity(format!(
+                "version {version} of document {id} failed its integrity check"
+            ))
+        };
+        let dek = self
+            .keyring
+            .unwrap(&v.key, &context)
+            .map_err(|e| damaged().with_source(e))?;
+        let source = self
+            .blob
+            .get_stream(&content_path(id, v.version))
+            .await?
+            .ok_or_else(damaged)?;
+        struct State {
+            source: BoxStream<'static, Result<Bytes>>,
+            dec: Option<ContentDecryptor>,
+            hasher: Sha256,
+            size: u64,
+        }
+        let expected = (v.sha256.clone(), v.size);
+        let state = State {
+            source,
+            dec: Some(ContentDecryptor::new(dek, &context)),
+            hasher: Sha256::new(),
+            size: 0,
+        };
+        let stream = futures_util::stream::unfold(state, move |mut st| {
+            let expected = expected.clone();
+            async move {
+                loop {
+                    let dec = st.dec.as_mut()?;
+                    let mut out = Vec::new();
+                    let step = match st.source.next().await {
+                        Some(Ok(piece)) => dec
+                            .update(&piece, &mut out)
+                            .map_err(|e| damaged().with_source(e)),
+                        Some(Err(e)) => Err(e),
+                        None => {
+                            let dec = st.dec.take().expect("checked above");
+                            dec.finish(&mut out)
+                                .map_err(|e| damaged().with_source(e))
+                                .and_then(|()| {
+                                    st.hasher.update(&out);
+                                    st.size += out.len() as u64;
+                                    let sha =
+                                        hex::encode(std::mem::take(&mut st.hasher).finalize());
+                                    if sha == expected.0 && st.size == expected.1 {
+                                        Ok(())
+                                    } else {
+                                        Err(damaged())
+                                    }
+                                })
+                        }
+                    };
+                    if let Err(e) = step {
+                        tracing::error!(document = %id, version, error = ?e, "content failed its integrity check while streaming");
+                        st.dec = None;
+                        return Some((Err(e), st));
+                    }
+                    if st.dec.is_some() {
+                        st.hasher.update(&out);
+                        st.size += out.len() as u64;
+                    }
+                    if !out.is_empty() {
+                        return Some((Ok(Bytes::from(out)), st));
+                    }
+                    st.dec.as_ref()?;
+                }
+            }
+        });
+        Ok(stream.boxed())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filenames_lose_paths_and_control_characters() {
+        assert_eq!(clean_filename("../../etc/passwd"), "passwd");
+        assert_eq!(clean_filename("C:\\scans\\委托书.pdf"), "委托书.pdf");
+        assert_eq!(clean_filename("a\u{0}b\n.txt"), "ab.txt");
+        assert_eq!(clean_filename(""), "document");
+        assert_eq!(clean_filename(".."), "document");
+    }
+
+    #[test]
+    fn content_types_are_normalised() {
+        assert_eq!(clean_content_type("application/pdf"), "application/pdf");
+        assert_eq!(
+            clean_content_type("text/plain; charset=utf-8"),
+            "text/plain"
+        );
+        assert_eq!(clean_content_type("not a type"), "application/octet-stream");
+    }
+}

@@ -1,0 +1,333 @@
+//! Filing a document, adding a version, correcting metadata.
+
+use chrono::{Datelike, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::views::{DocumentView, mask_value};
+use super::{Archive, Upload, UploadStream};
+use crate::audit::{Context, Outcome};
+use crate::auth::Action;
+use crate::domain::DocumentId;
+use crate::domain::metadata::{Metadata, MetadataError, changed_fields};
+use crate::error::{Error, Result};
+use crate::storage::manifest::{Correction, FORMAT, Manifest, Version, manifest_path};
+
+/// A metadata correction as a clerk sends it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorrectionRequest {
+    pub changes: Value,
+    pub reason: String,
+}
+
+fn metadata_error(e: MetadataError) -> Error {
+    match e {
+        MetadataError::Syntax(_) => Error::bad_request("invalid_json", e.to_string()),
+        MetadataError::Invalid { .. } => Error::invalid("invalid_metadata", e.to_string()),
+    }
+}
+
+pub(super) fn check_reason(reason: &str) -> Result<String> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(Error::invalid(
+            "reason_required",
+            "reason: a reason is required",
+        ));
+    }
+    if reason.chars().count() > 1000 || reason.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(Error::invalid(
+            "invalid_reason",
+            "reason: at most 1000 characters, no control characters",
+        ));
+    }
+    Ok(reason.to_string())
+}
+
+impl Archive {
+    /// Files a new document: metadata checked, content encrypted into the store,
+    /// an archive number assigned, the filing recorded, the manifest written.
+    pub async fn file<S: UploadStream>(
+        &self,
+        ctx: &Context,
+        metadata_json: &[u8],
+        upload: Upload<S>,
+    ) -> Result<DocumentView> {
+        let p = self.require(ctx, Action::DocumentsFile).await?;
+        let refuse = |e: Error| async move {
+            self.audit
+                .record(
+                    ctx.event("document.file", Outcome::Error)
+                        .detail(json!({"code": e.code, "message": e.message()})),
+                )
+                .await?;
+            Err::<DocumentView, Error>(e)
+        };
+        let metadata = match Metadata::from_json(metadata_json, &self.scheme) {
+            Ok(m) => m,
+            Err(e) => return refuse(metadata_error(e)).await,
+        };
+        let category = self
+            .scheme
+            .get(&metadata.category)
+            .expect("checked by Metadata::from_json");
+        let branch = metadata.branch.clone().unwrap_or_else(|| p.branch.clone());
+        if branch.is_all() {
+            return refuse(Error::invalid(
+                "branch_required",
+                "branch: group-level clerks must name the document's branch",
+            ))
+            .await;
+        }
+        if !p.branch.covers(&branch) {
+            return refuse(Error::forbidden(format!(
+                "you file for branch {}, not {branch}",
+                p.branch
+            )))
+            .await;
+        }
+        let level = metadata.confidentiality.unwrap_or(category.default_level);
+        if level > p.clearance {
+            return refuse(Error::forbidden(format!(
+                "your clearance ({}) is below the document's level ({level})",
+                p.clearance
+            )))
+            .await;
+        }
+
+        let id = DocumentId::new();
+        let stored = match self.store_content(id, 1, upload).await {
+            Ok(s) => s,
+            Err(e) => return refuse(e).await,
+        };
+        let now = Utc::now();
+        let start = metadata.service_date().unwrap_or_else(|| now.date_naive());
+        let archive_no =
+            self.catalog
+                .allocate((branch.clone(), category.code.clone(), start.year()));
+        let manifest = Manifest {
+            format: FORMAT,
+            id,
+            archive_no: archive_no.clone(),
+            retention_until: category.retention_until(start),
+            metadata,
+            branch,
+            confidentiality: level,
+            filed_by: p.username.clone(),
+            filed_at: now,
+            legal_hold: None,
+            versions: vec![Version {
+                version: 1,
+                sha256: stored.sha256,
+                size: stored.size,
+                content_type: stored.content_type,
+                filename: stored.filename,
+                filed_by: p.username.clone(),
+                filed_at: now,
+                reason: None,
+                key: stored.key,
+            }],
+            corrections: vec![],
+            revision: 1,
+        };
+        let event = ctx
+            .event("document.file", Outcome::Allowed)
+            .document(id, &archive_no, manifest.vin())
+            .detail(json!({"version": 1, "bytes": manifest.versions[0].size, "category": manifest.metadata.category}));
+        let written = async {
+            self.audit.record(event).await?;
+            self.blob
+                .put(&manifest_path(id), manifest.seal(&self.keyring))
+                .await
+        }
+        .await;
+        if let Err(e) = written {
+            self.catalog.release(&archive_no);
+            let _ = self
+                .blob
+                .delete(&crate::storage::manifest::content_path(id, 1))
+                .await;
+            return refuse(e).await;
+        }
+        let view = DocumentView::of(&manifest);
+        self.catalog.insert(manifest);
+        Ok(view)
+    }
+
+    /// Adds a version to a document; earlier versions stay as they were.
+    pub async fn add_version<S: UploadStream>(
+        &self,
+        ctx: &Context,
+        key: &str,
+        reason: &str,
+        upload: Upload<S>,
+    ) -> Result<DocumentView> {
+        let p = self.require(ctx, Action::DocumentsVersion).await?;
+        let entry = self.visible(ctx, &p, key, "document.version.add").await?;
+        let _guard = entry.lock.lock().await;
+        let current = self
+            .catalog
+            .resolve(key)
+            .ok_or_else(|| Error::not_found("document"))?
+            .manifest;
+        let m = &current;
+        let event = |outcome| {
+            ctx.event("document.version.add", outcome)
+                .document(m.id, &m.archive_no, m.vin())
+        };
+        if !self.can_read_content(&p, m) {
+            self.audit.record(event(Outcome::Denied)).await?;
+            return Err(Error::forbidden("you may not change this document"));
+        }
+        let reason = match check_reason(reason) {
+            Ok(r) => r,
+            Err(e) => {
+                self.audit
+                    .record(event(Outcome::Error).detail(json!({"code": e.code})))
+                    .await?;
+                return Err(e);
+            }
+        };
+        let n = m.latest().version + 1;
+        let stored = match self.store_content(m.id, n, upload).await {
+            Ok(s) => s,
+            Err(e) => {
+                self.audit
+                    .record(event(Outcome::Error).detail(json!({"code": e.code})))
+                    .await?;
+                return Err(e);
+            }
+        };
+        let mut next = (**m).clone();
+        let size = stored.size;
+        next.versions.push(Version {
+            version: n,
+            sha256: stored.sha256,
+            size: stored.size,
+            content_type: stored.content_type,
+            filename: stored.filename,
+            filed_by: p.username.clone(),
+            filed_at: Utc::now(),
+            reason: Some(reason.clone()),
+            key: stored.key,
+        });
+        next.revision += 1;
+        self.audit
+            .record(
+                event(Outcome::Allowed)
+                    .detail(json!({"version": n, "bytes": size, "reason": reason})),
+            )
+            .await?;
+        self.blob
+            .put(&manifest_path(m.id), next.seal(&self.keyring))
+            .await?;
+        let view = DocumentView::of(&next);
+        self.catalog.insert(next);
+        Ok(view)
+    }
+
+    /// Corrects metadata with a reason; the old values are kept in the history.
+    pub async fn correct(
+        &self,
+        ctx: &Context,
+        key: &str,
+        request: CorrectionRequest,
+    ) -> Result<DocumentView> {
+        let p = self.require(ctx, Action::DocumentsCorrect).await?;
+        let entry = self.visible(ctx, &p, key, "document.correct").await?;
+        let _guard = entry.lock.lock().await;
+        let current = self
+            .catalog
+            .resolve(key)
+            .ok_or_else(|| Error::not_found("document"))?
+            .manifest;
+        let m = &current;
+        let event = |outcome| {
+            ctx.event("document.correct", outcome)
+                .document(m.id, &m.archive_no, m.vin())
+        };
+        let fail = |e: Error| async move {
+            self.audit
+                .record(
+                    event(Outcome::Error).detail(json!({"code": e.code, "message": e.message()})),
+                )
+                .await?;
+            Err::<DocumentView, Error>(e)
+        };
+        if !self.can_read_content(&p, m) {
+            self.audit.record(event(Outcome::Denied)).await?;
+            return Err(Error::forbidden("you may not change this document"));
+        }
+        let reason = match check_reason(&request.reason) {
+            Ok(r) => r,
+            Err(e) => return fail(e).await,
+        };
+        let patched = match m.metadata.patched(&request.changes, &self.scheme) {
+            Ok(x) => x,
+            Err(e) => return fail(metadata_error(e)).await,
+        };
+        let old = serde_json::to_value(&m.metadata).expect("serialises");
+        let new = serde_json::to_value(&patched).expect("serialises");
+        let mut fields = vec![];
+        changed_fields(&old, &new, "", &mut fields);
+        if fields.is_empty() {
+            return fail(Error::invalid(
+                "no_change",
+                "changes: the correction changes nothing",
+            ))
+            .await;
+        }
+        let mut next = (**m).clone();
+        if let Some(b) = &patched.branch
+            && b != &m.branch
+        {
+            if !p.branch.covers(b) {
+                return fail(Error::forbidden(format!(
+                    "you cannot move a document to branch {b}"
+                )))
+                .await;
+            }
+            next.branch = b.clone();
+        }
+        let category = self
+            .scheme
+            .get(&patched.category)
+            .expect("checked by patched()");
+        next.confidentiality =
+            patched
+                .confidentiality
+                .unwrap_or(if patched.category != m.metadata.category {
+                    category.default_level
+                } else {
+                    m.confidentiality
+                });
+        if next.confidentiality > p.clearance {
+            return fail(Error::forbidden("the new level is above your clearance")).await;
+        }
+        let start = patched
+            .service_date()
+            .unwrap_or_else(|| m.filed_at.date_naive());
+        next.retention_until = category.retention_until(start);
+        next.metadata = patched;
+        next.corrections.push(Correction {
+            at: Utc::now(),
+            by: p.username.clone(),
+            reason: reason.clone(),
+            fields: fields.clone(),
+            old: old.clone(),
+            new: new.clone(),
+        });
+        next.revision += 1;
+        let detail = json!({"fields": fields, "reason": reason, "old": mask_value(&old), "new": mask_value(&new)});
+        self.audit
+            .record(event(Outcome::Allowed).detail(detail))
+            .await?;
+        self.blob
+            .put(&manifest_path(m.id), next.seal(&self.keyring))
+            .await?;
+        let view = DocumentView::of(&next);
+        self.catalog.insert(next);
+        Ok(view)
+    }
+}

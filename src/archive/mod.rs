@@ -1,0 +1,149 @@
+//! The use cases: file, add a version, correct, read, download, list a vehicle's
+//! archive. This is the one place that owns the order of work — check the
+//! caller's permission, write the retrieval-log record, then touch storage — so
+//! no HTTP handler can skip a step. Nothing here knows about HTTP.
+
+pub mod catalog;
+mod content;
+pub mod filing;
+mod reading;
+pub mod views;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::Stream;
+
+use crate::audit::{AuditLog, Context, Outcome};
+use crate::auth::policy::{DocScope, Subject};
+use crate::auth::{Action, Policy, Principal};
+use crate::domain::Classification;
+use crate::error::{Error, Result};
+use crate::storage::BlobStore;
+use crate::storage::envelope::Keyring;
+use crate::storage::manifest::Manifest;
+use catalog::Catalog;
+
+/// Size limits the use cases enforce.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_upload_bytes: u64,
+    pub verify_before_send_bytes: u64,
+}
+
+/// A file arriving as a stream of pieces.
+pub struct Upload<S> {
+    pub filename: String,
+    pub content_type: String,
+    pub body: S,
+}
+
+pub trait UploadStream: Stream<Item = Result<Bytes>> + Unpin {}
+impl<T: Stream<Item = Result<Bytes>> + Unpin> UploadStream for T {}
+
+pub struct Archive {
+    blob: BlobStore,
+    keyring: Arc<Keyring>,
+    catalog: Catalog,
+    scheme: Classification,
+    policy: Policy,
+    audit: AuditLog,
+    limits: Limits,
+}
+
+impl Archive {
+    pub fn new(
+        blob: BlobStore,
+        keyring: Arc<Keyring>,
+        catalog: Catalog,
+        scheme: Classification,
+        policy: Policy,
+        audit: AuditLog,
+        limits: Limits,
+    ) -> Self {
+        Archive {
+            blob,
+            keyring,
+            catalog,
+            scheme,
+            policy,
+            audit,
+            limits,
+        }
+    }
+
+    pub fn scheme(&self) -> &Classification {
+        &self.scheme
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    fn principal<'a>(&self, ctx: &'a Context) -> Result<&'a Principal> {
+        ctx.principal
+            .as_ref()
+            .ok_or_else(|| Error::unauthenticated("unauthenticated", "a token is required"))
+    }
+
+    /// Refuses, with a record, a caller whose roles do not allow `action`.
+    async fn require(&self, ctx: &Context, action: Action) -> Result<Principal> {
+        let p = self.principal(ctx)?.clone();
+        if self.policy.permits(&p.roles, action) {
+            return Ok(p);
+        }
+        self.audit
+            .record(
+                ctx.event("permission.denied", Outcome::Denied)
+                    .detail(serde_json::json!({"action": action.as_str()})),
+            )
+            .await?;
+        Err(Error::forbidden(format!(
+            "your roles do not allow {}",
+            action.as_str()
+        )))
+    }
+
+    /// Finds a document the caller may see; anything else is "not found", so that
+    /// existence does not leak. The refusal is recorded.
+    async fn visible(
+        &self,
+        ctx: &Context,
+        p: &Principal,
+        key: &str,
+        action: &'static str,
+    ) -> Result<catalog::Entry> {
+        let found = self.catalog.resolve(key);
+        match found {
+            Some(entry) if self.policy.can_see(p, scope(&entry.manifest)) => Ok(entry),
+            Some(entry) => {
+                let m = &entry.manifest;
+                self.audit
+                    .record(
+                        ctx.event(action, Outcome::Denied)
+                            .document(m.id, &m.archive_no, m.vin())
+                            .detail(serde_json::json!({"reason": "not visible"})),
+                    )
+                    .await?;
+                Err(Error::not_found("document"))
+            }
+            None => {
+                self.audit
+                    .record(ctx.event(action, Outcome::Denied).detail(serde_json::json!({"reason": "unknown document", "key": crate::domain::people::truncate(key, 64)})))
+                    .await?;
+                Err(Error::not_found("document"))
+            }
+        }
+    }
+
+    fn can_read_content(&self, who: &impl Subject, m: &Manifest) -> bool {
+        self.policy.can_read_content(who, scope(m))
+    }
+}
+
+fn scope(m: &Manifest) -> DocScope<'_> {
+    DocScope {
+        branch: &m.branch,
+        level: m.confidentiality,
+    }
+}

@@ -1,0 +1,126 @@
+//! Reading: metadata, version lists, content, a vehicle's archive.
+
+use serde_json::json;
+
+use super::Archive;
+use super::views::{Content, ContentBody, DocumentSummary, DocumentView, VersionView};
+use crate::audit::{Context, Outcome};
+use crate::auth::Action;
+use crate::domain::Vin;
+use crate::error::{Error, Result};
+
+impl Archive {
+    pub async fn get(&self, ctx: &Context, key: &str) -> Result<DocumentView> {
+        let p = self.require(ctx, Action::DocumentsRead).await?;
+        let entry = self.visible(ctx, &p, key, "document.view").await?;
+        let m = &entry.manifest;
+        self.audit
+            .record(ctx.event("document.view", Outcome::Allowed).document(
+                m.id,
+                &m.archive_no,
+                m.vin(),
+            ))
+            .await?;
+        Ok(DocumentView::of(m))
+    }
+
+    pub async fn versions(&self, ctx: &Context, key: &str) -> Result<Vec<VersionView>> {
+        let p = self.require(ctx, Action::DocumentsRead).await?;
+        let entry = self.visible(ctx, &p, key, "document.versions").await?;
+        let m = &entry.manifest;
+        self.audit
+            .record(ctx.event("document.versions", Outcome::Allowed).document(
+                m.id,
+                &m.archive_no,
+                m.vin(),
+            ))
+            .await?;
+        Ok(m.versions.iter().map(VersionView::from).collect())
+    }
+
+    /// The bytes of a version (the latest by default), decrypted and verified.
+    pub async fn content(&self, ctx: &Context, key: &str, version: Option<u32>) -> Result<Content> {
+        let p = self.require(ctx, Action::DocumentsContent).await?;
+        let entry = self.visible(ctx, &p, key, "document.content").await?;
+        let m = &entry.manifest;
+        let event = |outcome| {
+            ctx.event("document.content", outcome)
+                .document(m.id, &m.archive_no, m.vin())
+        };
+        if !self.can_read_content(&p, m) {
+            self.audit
+                .record(
+                    event(Outcome::Denied)
+                        .detail(json!({"reason": "content above the caller's access"})),
+                )
+                .await?;
+            return Err(Error::forbidden(
+                "you may see this document's metadata but not its content; ask for access (调阅)",
+            ));
+        }
+        let v = match version {
+            None => m.latest(),
+            Some(n) => match m.version(n) {
+                Some(v) => v,
+                None => {
+                    self.audit
+                        .record(
+                            event(Outcome::Error)
+                                .detail(json!({"version": n, "reason": "no such version"})),
+                        )
+                        .await?;
+                    return Err(Error::not_found("version"));
+                }
+            },
+        };
+        self.audit
+            .record(event(Outcome::Allowed).detail(json!({"version": v.version, "bytes": v.size})))
+            .await?;
+        let body = if v.size <= self.limits.verify_before_send_bytes {
+            match self.read_verified(m.id, v).await {
+                Ok(bytes) => ContentBody::Verified(bytes),
+                Err(e) => {
+                    if e.kind == crate::error::ErrorKind::Integrity {
+                        self.audit
+                            .record(event(Outcome::Error).detail(
+                                json!({"version": v.version, "reason": "integrity check failed"}),
+                            ))
+                            .await?;
+                    }
+                    return Err(e);
+                }
+            }
+        } else {
+            ContentBody::Streaming(self.read_streaming(m.id, v).await?)
+        };
+        Ok(Content {
+            version: VersionView::from(v),
+            body,
+        })
+    }
+
+    /// A vehicle's archive as the caller may see it, newest first.
+    pub async fn vehicle_documents(
+        &self,
+        ctx: &Context,
+        vin: &str,
+    ) -> Result<Vec<DocumentSummary>> {
+        let p = self.require(ctx, Action::DocumentsRead).await?;
+        let vin = Vin::parse(vin).map_err(|e| Error::bad_request("invalid_vin", e))?;
+        let mut docs: Vec<_> = self
+            .catalog
+            .by_vin(vin.as_str())
+            .into_iter()
+            .filter(|m| self.policy.can_see(&p, super::scope(m)))
+            .collect();
+        docs.sort_by_key(|m| std::cmp::Reverse((m.metadata.service_date(), m.filed_at)));
+        self.audit
+            .record(
+                ctx.event("vehicle.history", Outcome::Allowed)
+                    .vin(vin.as_str())
+                    .detail(json!({"documents": docs.len()})),
+            )
+            .await?;
+        Ok(docs.iter().map(|m| DocumentSummary::of(m)).collect())
+    }
+}

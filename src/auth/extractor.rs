@@ -1,0 +1,168 @@
+//! The guard every handler declares: `Authorized<perm::X>` authenticates the
+//! bearer token, loads the caller's current roles, and refuses (with a
+//! retrieval-log record) anyone whose roles do not allow action X — before the
+//! handler body runs. A handler without it cannot learn who the caller is.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
+use serde_json::json;
+
+use super::Action;
+use crate::audit::{Context, Outcome};
+use crate::error::Error;
+use crate::startup::AppState;
+
+/// A permission a route requires, as a type.
+pub trait Permission {
+    const ACTION: Action;
+}
+
+/// One zero-sized type per action, for `Authorized<perm::DocumentsRead>`.
+pub mod perm {
+    use super::{Action, Permission};
+
+    macro_rules! permissions {
+        ($($name:ident),*) => {$(
+            pub struct $name;
+            impl Permission for $name {
+                const ACTION: Action = Action::$name;
+            }
+        )*};
+    }
+
+    permissions!(
+        AuthMe,
+        ClassificationRead,
+        UsersManage,
+        DocumentsFile,
+        DocumentsRead,
+        DocumentsContent,
+        DocumentsVersion,
+        DocumentsCorrect
+    );
+}
+
+/// The request id assigned by the request-id middleware.
+#[derive(Clone)]
+pub struct RequestId(pub String);
+
+/// The caller's context for one request, before authentication.
+pub fn request_context(req: &HttpRequest) -> Context {
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
+    let client = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    Context::anonymous(request_id, client)
+}
+
+/// An authenticated caller allowed to attempt `P::ACTION`.
+pub struct Authorized<P> {
+    pub ctx: Context,
+    _permission: PhantomData<P>,
+}
+
+/// The caller of an endpoint open to everyone (login, health).
+pub struct Anonymous(pub Context);
+
+impl FromRequest for Anonymous {
+    type Error = Error;
+    type Future = std::future::Ready<Result<Self, Error>>;
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(Anonymous(request_context(req))))
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
+}
+
+impl<P: Permission + 'static> FromRequest for Authorized<P> {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let mut ctx = request_context(req);
+        let token = bearer(req);
+        let path = req.path().to_string();
+        Box::pin(async move {
+            let state = state.ok_or_else(|| Error::internal("application state missing"))?;
+            let accounts = &state.accounts;
+            let refuse = |ctx: &Context, why: &'static str| {
+                ctx.event("auth.token_refused", Outcome::Denied)
+                    .detail(json!({"reason": why, "path": path}))
+            };
+            let Some(token) = token else {
+                accounts.audit().record(refuse(&ctx, "missing")).await?;
+                return Err(Error::unauthenticated(
+                    "unauthenticated",
+                    "an Authorization: Bearer token is required",
+                ));
+            };
+            let claims = match accounts.tokens.verify(&token) {
+                Ok(c) => c,
+                Err(e) => {
+                    let why = if e == super::tokens::TokenError::Expired {
+                        "expired"
+                    } else {
+                        "invalid"
+                    };
+                    accounts.audit().record(refuse(&ctx, why)).await?;
+                    return Err(Error::unauthenticated("invalid_token", e.to_string()));
+                }
+            };
+            let Some((principal, disabled)) = accounts.users.principal(&claims.sub).await else {
+                accounts
+                    .audit()
+                    .record(refuse(&ctx, "unknown user").user(&claims.sub))
+                    .await?;
+                return Err(Error::unauthenticated(
+                    "invalid_token",
+                    "the token's user does not exist",
+                ));
+            };
+            if disabled {
+                accounts
+                    .audit()
+                    .record(refuse(&ctx, "user disabled").user(&claims.sub))
+                    .await?;
+                return Err(Error::unauthenticated(
+                    "user_disabled",
+                    "this account is disabled",
+                ));
+            }
+            ctx.principal = Some(principal);
+            let roles = &ctx.principal.as_ref().expect("set above").roles;
+            if !accounts.policy().permits(roles, P::ACTION) {
+                let event = ctx
+                    .event("permission.denied", Outcome::Denied)
+                    .detail(json!({"action": P::ACTION.as_str(), "path": path}));
+                accounts.audit().record(event).await?;
+                return Err(Error::forbidden(format!(
+                    "your roles do not allow {}",
+                    P::ACTION.as_str()
+                )));
+            }
+            Ok(Authorized {
+                ctx,
+                _permission: PhantomData,
+            })
+        })
+    }
+}

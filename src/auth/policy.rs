@@ -1,0 +1,271 @@
+//! The role × action table (`schema/roles.toml`) and the per-document rules.
+//!
+//! Pure functions of the caller and the document: no I/O, so every cell can be
+//! unit-tested, and the same answer is given by every endpoint and by search.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Deserialize;
+
+use crate::domain::{Branch, Level, Role};
+
+/// Something an endpoint lets a caller attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    AuthMe,
+    ClassificationRead,
+    UsersManage,
+    DocumentsFile,
+    DocumentsRead,
+    DocumentsContent,
+    DocumentsVersion,
+    DocumentsCorrect,
+}
+
+impl Action {
+    pub const ALL: [Action; 8] = [
+        Action::AuthMe,
+        Action::ClassificationRead,
+        Action::UsersManage,
+        Action::DocumentsFile,
+        Action::DocumentsRead,
+        Action::DocumentsContent,
+        Action::DocumentsVersion,
+        Action::DocumentsCorrect,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::AuthMe => "auth.me",
+            Action::ClassificationRead => "classification.read",
+            Action::UsersManage => "users.manage",
+            Action::DocumentsFile => "documents.file",
+            Action::DocumentsRead => "documents.read",
+            Action::DocumentsContent => "documents.content",
+            Action::DocumentsVersion => "documents.version",
+            Action::DocumentsCorrect => "documents.correct",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RolesFile {
+    roles: BTreeMap<String, RoleEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleEntry {
+    actions: Vec<String>,
+}
+
+/// The table in force.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    allowed: BTreeMap<Role, BTreeSet<Action>>,
+}
+
+/// What the per-document rules need to know about a document.
+#[derive(Debug, Clone, Copy)]
+pub struct DocScope<'a> {
+    pub branch: &'a Branch,
+    pub level: Level,
+}
+
+/// What the per-document rules need to know about the caller.
+pub trait Subject {
+    fn roles(&self) -> &[Role];
+    fn branch(&self) -> &Branch;
+    fn clearance(&self) -> Level;
+}
+
+impl Policy {
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        let file: RolesFile = toml::from_str(text).map_err(|e| format!("roles table: {e}"))?;
+        let mut allowed = BTreeMap::new();
+        for (name, entry) in file.roles {
+            let role: Role = name.parse().map_err(|e| format!("roles table: {e}"))?;
+            let mut actions = BTreeSet::new();
+            for a in &entry.actions {
+                actions.insert(Action::parse(a).ok_or_else(|| {
+                    format!("roles table: role {name} lists unknown action `{a}`")
+                })?);
+            }
+            allowed.insert(role, actions);
+        }
+        Ok(Policy { allowed })
+    }
+
+    /// Whether any of `roles` may attempt `action` at all.
+    pub fn permits(&self, roles: &[Role], action: Action) -> bool {
+        roles
+            .iter()
+            .any(|r| self.allowed.get(r).is_some_and(|set| set.contains(&action)))
+    }
+
+    /// Whether the caller may read a document's content (spec §3, without grants).
+    pub fn can_read_content(&self, who: &impl Subject, doc: DocScope<'_>) -> bool {
+        who.roles().iter().any(|r| r.reads_content())
+            && self.permits(who.roles(), Action::DocumentsContent)
+            && who.branch().covers(doc.branch)
+            && doc.level <= who.clearance()
+    }
+
+    /// Whether the caller may know the document exists and see its metadata.
+    pub fn can_see(&self, who: &impl Subject, doc: DocScope<'_>) -> bool {
+        if !self.permits(who.roles(), Action::DocumentsRead) {
+            return false;
+        }
+        if who.roles().contains(&Role::Auditor) {
+            return true;
+        }
+        who.roles().iter().any(|r| r.reads_content())
+            && who.branch().covers(doc.branch)
+            && doc.level <= who.clearance()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Who(Vec<Role>, Branch, Level);
+    impl Subject for Who {
+        fn roles(&self) -> &[Role] {
+            &self.0
+        }
+        fn branch(&self) -> &Branch {
+            &self.1
+        }
+        fn clearance(&self) -> Level {
+            self.2
+        }
+    }
+
+    fn policy() -> Policy {
+        Policy::from_toml(include_str!("../../schema/roles.toml")).unwrap()
+    }
+
+    fn b(s: &str) -> Branch {
+        Branch::parse(s).unwrap()
+    }
+
+    #[test]
+    fn every_cell_of_the_shipped_table() {
+        use Action::*;
+        let p = policy();
+        let expect: &[(Role, &[Action])] = &[
+            (
+                Role::Clerk,
+                &[
+                    AuthMe,
+                    ClassificationRead,
+                    DocumentsFile,
+                    DocumentsRead,
+                    DocumentsContent,
+                    DocumentsVersion,
+                    DocumentsCorrect,
+                ],
+            ),
+            (
+                Role::Staff,
+                &[AuthMe, ClassificationRead, DocumentsRead, DocumentsContent],
+            ),
+            (
+                Role::Supervisor,
+                &[AuthMe, ClassificationRead, DocumentsRead, DocumentsContent],
+            ),
+            (Role::Auditor, &[AuthMe, ClassificationRead, DocumentsRead]),
+            (Role::Admin, &[AuthMe, ClassificationRead, UsersManage]),
+        ];
+        for (role, allowed) in expect {
+            for action in Action::ALL {
+                assert_eq!(
+                    p.permits(&[*role], action),
+                    allowed.contains(&action),
+                    "{role} {action:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn documents_follow_branch_and_clearance() {
+        let p = policy();
+        let bj = b("BJ01");
+        let sh = b("SH01");
+        let staff = Who(vec![Role::Staff], bj.clone(), Level::Internal);
+        assert!(p.can_read_content(
+            &staff,
+            DocScope {
+                branch: &bj,
+                level: Level::Internal
+            }
+        ));
+        assert!(!p.can_read_content(
+            &staff,
+            DocScope {
+                branch: &bj,
+                level: Level::Confidential
+            }
+        ));
+        assert!(!p.can_see(
+            &staff,
+            DocScope {
+                branch: &sh,
+                level: Level::Public
+            }
+        ));
+        let group = Who(vec![Role::Supervisor], b("*"), Level::Restricted);
+        assert!(p.can_read_content(
+            &group,
+            DocScope {
+                branch: &sh,
+                level: Level::Restricted
+            }
+        ));
+    }
+
+    #[test]
+    fn auditors_see_metadata_never_content_and_admins_see_nothing() {
+        let p = policy();
+        let bj = b("BJ01");
+        let auditor = Who(vec![Role::Auditor], b("BJ01"), Level::Restricted);
+        let doc = DocScope {
+            branch: &b("SH01"),
+            level: Level::Restricted,
+        };
+        assert!(p.can_see(&auditor, doc));
+        assert!(!p.can_read_content(&auditor, doc));
+        let admin = Who(vec![Role::Admin], b("*"), Level::Restricted);
+        assert!(!p.can_see(
+            &admin,
+            DocScope {
+                branch: &bj,
+                level: Level::Public
+            }
+        ));
+        assert!(!p.can_read_content(
+            &admin,
+            DocScope {
+                branch: &bj,
+                level: Level::Public
+            }
+        ));
+    }
+
+    #[test]
+    fn unknown_actions_and_roles_are_refused() {
+        assert!(
+            Policy::from_toml("[roles.clerk]\nactions = [\"documents.burn\"]")
+                .unwrap_err()
+                .contains("documents.burn")
+        );
+        assert!(Policy::from_toml("[roles.janitor]\nactions = []").is_err());
+    }
+}

@@ -1,0 +1,233 @@
+//! Access tokens: short-lived JWTs signed with Ed25519 (EdDSA), the only
+//! algorithm accepted. `exp`, `iat`, `iss`, `aud` and `sub` are required.
+//!
+//! The signing key is a PKCS#8 file created with mode 0600 on first start.
+
+use std::path::Path;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::storage::envelope::random_bytes;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Claims {
+    pub sub: String,
+    pub iss: String,
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub nbf: i64,
+    pub jti: String,
+}
+
+pub struct TokenIssuer {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: String,
+    audience: String,
+    ttl_secs: i64,
+}
+
+/// Why a token was refused. The message is safe to show the caller.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token is invalid")]
+    Invalid,
+}
+
+impl TokenIssuer {
+    /// Loads the signing key from `key_file`, creating it (mode 0600) if missing.
+    pub fn load_or_create(
+        key_file: &Path,
+        issuer: &str,
+        audience: &str,
+        ttl_secs: u64,
+    ) -> Result<Self, String> {
+        let key = if key_file.exists() {
+            let der = std::fs::read(key_file)
+                .map_err(|e| format!("cannot read signing key {}: {e}", key_file.display()))?;
+            SigningKey::from_pkcs8_der(&der).map_err(|e| {
+                format!(
+                    "signing key {} is not an Ed25519 PKCS#8 key: {e}",
+                    key_file.display()
+                )
+            })?
+        } else {
+            let key = SigningKey::from_bytes(&random_bytes());
+            let der = key
+                .to_pkcs8_der()
+                .map_err(|e| format!("cannot encode signing key: {e}"))?;
+            crate::startup::write_secret_file(key_file, der.as_bytes())?;
+            key
+        };
+        Self::from_key(&key, issuer, audience, ttl_secs)
+    }
+
+    pub fn from_key(
+        key: &SigningKey,
+        issuer: &str,
+        audience: &str,
+        ttl_secs: u64,
+    ) -> Result<Self, String> {
+        let der = key
+            .to_pkcs8_der()
+            .map_err(|e| format!("cannot encode signing key: {e}"))?;
+        let public = URL_SAFE_NO_PAD.encode(key.verifying_key().as_bytes());
+        let decoding =
+            DecodingKey::from_ed_components(&public).map_err(|e| format!("signing key: {e}"))?;
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub", "iat"]);
+        validation.validate_nbf = true;
+        validation.leeway = 5;
+        Ok(TokenIssuer {
+            encoding: EncodingKey::from_ed_der(der.as_bytes()),
+            decoding,
+            validation,
+            issuer: issuer.to_string(),
+            audience: audience.to_string(),
+            ttl_secs: ttl_secs as i64,
+        })
+    }
+
+    pub fn ttl_secs(&self) -> i64 {
+        self.ttl_secs
+    }
+
+    pub fn issue(&self, username: &str) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: username.to_string(),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            exp: now + self.ttl_secs,
+            iat: now,
+            nbf: now,
+            jti: uuid::Uuid::new_v4().to_string(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims, &self.encoding)
+            .expect("signing with a valid Ed25519 key cannot fail")
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        if token.len() > 8 * 1024 {
+            return Err(TokenError::Invalid);
+        }
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+                _ => TokenError::Invalid,
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn issuer() -> TokenIssuer {
+        TokenIssuer::from_key(
+            &SigningKey::from_bytes(&[3u8; 32]),
+            "dangan",
+            "dangan-api",
+            900,
+        )
+        .unwrap()
+    }
+
+    fn b64(v: &serde_json::Value) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
+    }
+
+    #[test]
+    fn issued_tokens_verify() {
+        let t = issuer();
+        let claims = t.verify(&t.issue("clerk1")).unwrap();
+        assert_eq!(claims.sub, "clerk1");
+    }
+
+    #[test]
+    fn forged_tokens_are_refused() {
+        let t = issuer();
+        let now = chrono::Utc::now().timestamp();
+        let claims = serde_json::json!({"sub":"admin","iss":"dangan","aud":"dangan-api","exp":now+600,"iat":now,"nbf":now,"jti":"x"});
+        // alg: none
+        let none = format!(
+            "{}.{}.",
+            b64(&serde_json::json!({"alg":"none","typ":"JWT"})),
+            b64(&claims)
+        );
+        assert_eq!(t.verify(&none), Err(TokenError::Invalid));
+        // HS256 signed with a guessable secret
+        let hs = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(b"dangan"),
+        )
+        .unwrap();
+        assert_eq!(t.verify(&hs), Err(TokenError::Invalid));
+        // another Ed25519 key
+        let other = TokenIssuer::from_key(
+            &SigningKey::from_bytes(&[4u8; 32]),
+            "dangan",
+            "dangan-api",
+            900,
+        )
+        .unwrap();
+        assert_eq!(t.verify(&other.issue("admin")), Err(TokenError::Invalid));
+        // tampered payload
+        let good = t.issue("staff1");
+        let parts: Vec<&str> = good.split('.').collect();
+        let forged = format!("{}.{}.{}", parts[0], b64(&claims), parts[2]);
+        assert_eq!(t.verify(&forged), Err(TokenError::Invalid));
+        assert_eq!(t.verify("garbage"), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn expired_and_misaddressed_tokens_are_refused() {
+        let t = issuer();
+        let now = chrono::Utc::now().timestamp();
+        let sign = |c: serde_json::Value| {
+            jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &c, &t.encoding).unwrap()
+        };
+        let base = serde_json::json!({"sub":"u","iss":"dangan","aud":"dangan-api","exp":now+600,"iat":now,"nbf":now,"jti":"x"});
+        let with = |k: &str, v: serde_json::Value| {
+            let mut c = base.clone();
+            c[k] = v;
+            sign(c)
+        };
+        assert_eq!(
+            t.verify(&with("exp", (now - 60).into())),
+            Err(TokenError::Expired)
+        );
+        assert_eq!(
+            t.verify(&with("iss", "evil".into())),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(
+            t.verify(&with("aud", "other".into())),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(
+            t.verify(&with("nbf", (now + 3600).into())),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(
+            t.verify(&with("exp", "tomorrow".into())),
+            Err(TokenError::Invalid)
+        );
+        let mut no_exp = base.clone();
+        no_exp.as_object_mut().unwrap().remove("exp");
+        assert_eq!(t.verify(&sign(no_exp)), Err(TokenError::Invalid));
+    }
+}

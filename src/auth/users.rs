@@ -1,0 +1,333 @@
+//! Users and their passwords (Argon2id), kept as one sealed object in the object
+//! store (`system/users`), so the store stays the system of record.
+//!
+//! The roles, branch, clearance and disabled flag are read from here on every
+//! request, not from the token: a change takes effect on the caller's next request.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use object_store::path::Path;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Mutex, RwLock};
+
+use super::policy::Subject;
+use crate::domain::{Branch, Level, Role};
+use crate::error::{Error, Result};
+use crate::storage::BlobStore;
+use crate::storage::envelope::Keyring;
+
+const USERS_OBJECT: &str = "system/users";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    pub username: String,
+    pub password_hash: String,
+    pub roles: Vec<Role>,
+    pub branch: Branch,
+    pub clearance: Level,
+    pub disabled: bool,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The authenticated caller of one request, as the user store says now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub username: String,
+    pub roles: Vec<Role>,
+    pub branch: Branch,
+    pub clearance: Level,
+}
+
+impl Subject for Principal {
+    fn roles(&self) -> &[Role] {
+        &self.roles
+    }
+    fn branch(&self) -> &Branch {
+        &self.branch
+    }
+    fn clearance(&self) -> Level {
+        self.clearance
+    }
+}
+
+impl From<&User> for Principal {
+    fn from(u: &User) -> Self {
+        Principal {
+            username: u.username.clone(),
+            roles: u.roles.clone(),
+            branch: u.branch.clone(),
+            clearance: u.clearance,
+        }
+    }
+}
+
+/// A new user as an administrator asks for it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub username: String,
+    pub password: String,
+    pub roles: Vec<Role>,
+    pub branch: Branch,
+    pub clearance: Level,
+}
+
+/// A change to a user; absent fields stay as they are.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserChange {
+    pub password: Option<String>,
+    pub roles: Option<Vec<Role>>,
+    pub branch: Option<Branch>,
+    pub clearance: Option<Level>,
+    pub disabled: Option<bool>,
+}
+
+pub struct UserStore {
+    blob: BlobStore,
+    keyring: Arc<Keyring>,
+    users: RwLock<BTreeMap<String, User>>,
+    write: Mutex<()>,
+    /// Verified against when the username is unknown, so timing does not tell.
+    dummy_hash: String,
+}
+
+fn check_username(name: &str) -> Result<()> {
+    let ok = (2..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "invalid_username",
+            "username: 2-64 letters, digits, '.', '_' or '-'",
+        ))
+    }
+}
+
+fn check_password(pw: &str) -> Result<()> {
+    let n = pw.chars().count();
+    if (10..=256).contains(&n) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "weak_password",
+            "password: 10 to 256 characters",
+        ))
+    }
+}
+
+fn check_roles(roles: &[Role]) -> Result<()> {
+    if roles.is_empty() {
+        Err(Error::invalid("invalid_roles", "roles: at least one role"))
+    } else {
+        Ok(())
+    }
+}
+
+/// Hashes a password with Argon2id (run it off the async threads: it takes ~50 ms).
+pub fn hash_password(password: &str) -> String {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .expect("Argon2id with default parameters and a random salt cannot fail")
+        .to_string()
+}
+
+fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
+impl UserStore {
+    /// Loads the users from the store.
+    pub async fn load(blob: BlobStore, keyring: Arc<Keyring>) -> Result<Self> {
+        let path = Path::from(USERS_OBJECT);
+        let users = match blob.get(&path).await? {
+            Some(bytes) => {
+                let plain = keyring
+                    .open(USERS_OBJECT, &bytes)
+                    .map_err(|e| Error::integrity(format!("user list: {e}")))?;
+                let list: Vec<User> = serde_json::from_slice(&plain)
+                    .map_err(|e| Error::internal(format!("user list: {e}")))?;
+                list.into_iter().map(|u| (u.username.clone(), u)).collect()
+            }
+            None => BTreeMap::new(),
+        };
+        let dummy_hash = tokio::task::spawn_blocking(|| hash_password("not a real password"))
+            .await
+            .map_err(|e| Error::internal(e.to_string()))?;
+        Ok(UserStore {
+            blob,
+            keyring,
+            users: RwLock::new(users),
+            write: Mutex::new(()),
+            dummy_hash,
+        })
+    }
+
+    async fn persist(&self, users: &BTreeMap<String, User>) -> Result<()> {
+        let list: Vec<&User> = users.values().collect();
+        let plain = serde_json::to_vec(&list).map_err(|e| Error::internal(e.to_string()))?;
+        let sealed = self.keyring.seal(USERS_OBJECT, &plain);
+        self.blob.put(&Path::from(USERS_OBJECT), sealed).await
+    }
+
+    pub async fn is_empty(&self) -> bool {
+        self.users.read().await.is_empty()
+    }
+
+    pub async fn principal(&self, username: &str) -> Option<(Principal, bool)> {
+        self.users
+            .read()
+            .await
+            .get(username)
+            .map(|u| (Principal::from(u), u.disabled))
+    }
+
+    pub async fn list(&self) -> Vec<User> {
+        self.users.read().await.values().cloned().collect()
+    }
+
+    /// Checks a password. `None` for an unknown user, a wrong password or a disabled user.
+    pub async fn authenticate(&self, username: &str, password: &str) -> Result<Option<Principal>> {
+        let found = self.users.read().await.get(username).cloned();
+        let hash = found
+            .as_ref()
+            .map_or(self.dummy_hash.clone(), |u| u.password_hash.clone());
+        let password = password.to_string();
+        let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+            .await
+            .map_err(|e| Error::internal(e.to_string()))?;
+        Ok(match found {
+            Some(u) if ok && !u.disabled => Some(Principal::from(&u)),
+            _ => None,
+        })
+    }
+
+    pub async fn create(&self, new: NewUser) -> Result<User> {
+        check_username(&new.username)?;
+        check_password(&new.password)?;
+        check_roles(&new.roles)?;
+        let password = new.password.clone();
+        let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|e| Error::internal(e.to_string()))?;
+        let _guard = self.write.lock().await;
+        let mut users = self.users.read().await.clone();
+        if users.contains_key(&new.username) {
+            return Err(Error::conflict(
+                "user_exists",
+                format!("user {} already exists", new.username),
+            ));
+        }
+        let now = chrono::Utc::now();
+        let mut roles = new.roles;
+        roles.sort();
+        roles.dedup();
+        let user = User {
+            username: new.username.clone(),
+            password_hash,
+            roles,
+            branch: new.branch,
+            clearance: new.clearance,
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+        };
+        users.insert(user.username.clone(), user.clone());
+        self.persist(&users).await?;
+        *self.users.write().await = users;
+        Ok(user)
+    }
+
+    /// Applies a change made by `actor`; administrators cannot change their own roles.
+    pub async fn update(
+        &self,
+        actor: &str,
+        username: &str,
+        change: UserChange,
+    ) -> Result<(User, User)> {
+        if let Some(pw) = &change.password {
+            check_password(pw)?;
+        }
+        if let Some(roles) = &change.roles {
+            check_roles(roles)?;
+            if actor == username {
+                return Err(Error::forbidden(
+                    "administrators cannot change their own roles",
+                ));
+            }
+        }
+        if change.disabled == Some(true) && actor == username {
+            return Err(Error::forbidden("administrators cannot disable themselves"));
+        }
+        let new_hash = match change.password.clone() {
+            Some(pw) => Some(
+                tokio::task::spawn_blocking(move || hash_password(&pw))
+                    .await
+                    .map_err(|e| Error::internal(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let _guard = self.write.lock().await;
+        let mut users = self.users.read().await.clone();
+        let Some(user) = users.get_mut(username) else {
+            return Err(Error::not_found("user"));
+        };
+        let before = user.clone();
+        if let Some(h) = new_hash {
+            user.password_hash = h;
+        }
+        if let Some(mut roles) = change.roles {
+            roles.sort();
+            roles.dedup();
+            user.roles = roles;
+        }
+        if let Some(b) = change.branch {
+            user.branch = b;
+        }
+        if let Some(c) = change.clearance {
+            user.clearance = c;
+        }
+        if let Some(d) = change.disabled {
+            user.disabled = d;
+        }
+        user.updated_at = chrono::Utc::now();
+        let after = user.clone();
+        self.persist(&users).await?;
+        *self.users.write().await = users;
+        Ok((before, after))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_hashes_are_argon2id_and_verify() {
+        let h = hash_password("correct horse battery");
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery", &h));
+        assert!(!verify_password("wrong", &h));
+        assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn usernames_are_checked() {
+        assert!(check_username("clerk.bj01").is_ok());
+        assert!(check_username("../admin").is_err());
+        assert!(check_username("a").is_err());
+    }
+}

@@ -1,0 +1,236 @@
+//! Configuration: the built-in defaults (`config/default.toml`), an optional file,
+//! `DANGAN__SECTION__KEY` environment variables and command-line flags, merged in
+//! that order into [`Config`] and checked before anything starts.
+//!
+//! Unknown keys anywhere are an error: a misspelt key must not silently fall back
+//! to a default.
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub crypto: CryptoConfig,
+    pub auth: AuthConfig,
+    pub schema: SchemaConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    pub bind: String,
+    pub workers: usize,
+    pub max_upload_bytes: u64,
+    pub max_metadata_bytes: usize,
+    pub max_json_bytes: usize,
+    pub verify_before_send_bytes: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    pub url: String,
+    pub s3: S3Config,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Config {
+    pub endpoint: String,
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: SecretString,
+    pub allow_http: bool,
+    pub request_timeout_secs: u64,
+    pub max_retries: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CryptoConfig {
+    pub master_key_file: String,
+    pub master_key: SecretString,
+    pub retired_key_files: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    pub issuer: String,
+    pub audience: String,
+    pub token_ttl_secs: u64,
+    pub signing_key_file: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchemaConfig {
+    pub dir: String,
+}
+
+/// Values given on the command line; they win over everything else.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub bind: Option<String>,
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Loads defaults, then `file`, then the environment, then `overrides`.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, String> {
+        let mut figment = Figment::from(Toml::string(DEFAULT_TOML));
+        if let Some(file) = file {
+            if !file.is_file() {
+                return Err(format!(
+                    "configuration file {} does not exist",
+                    file.display()
+                ));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        figment = figment.merge(Env::prefixed("DANGAN__").split("__"));
+        if let Some(bind) = &overrides.bind {
+            figment = figment.merge(("server.bind", bind.clone()));
+        }
+        if let Some(dir) = &overrides.data_dir {
+            figment = figment.merge(("data_dir", dir.display().to_string()));
+        }
+        let config: Config = figment
+            .extract()
+            .map_err(|e| format!("invalid configuration: {e}"))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what types alone cannot.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.server.bind.parse::<std::net::SocketAddr>().is_err() {
+            return Err(format!(
+                "server.bind `{}` is not an ADDRESS:PORT",
+                self.server.bind
+            ));
+        }
+        if self.server.max_upload_bytes == 0
+            || self.server.max_metadata_bytes == 0
+            || self.server.max_json_bytes == 0
+        {
+            return Err(
+                "server.max_upload_bytes, max_metadata_bytes and max_json_bytes must be above 0"
+                    .into(),
+            );
+        }
+        if self.auth.token_ttl_secs == 0 || self.auth.token_ttl_secs > 24 * 3600 {
+            return Err(format!(
+                "auth.token_ttl_secs is {}; expected 1 to 86400",
+                self.auth.token_ttl_secs
+            ));
+        }
+        if self.auth.issuer.is_empty() || self.auth.audience.is_empty() {
+            return Err("auth.issuer and auth.audience must not be empty".into());
+        }
+        if !self.crypto.master_key.expose_secret().is_empty() {
+            parse_key_text(self.crypto.master_key.expose_secret())
+                .map_err(|e| format!("crypto.master_key: {e}"))?;
+        }
+        Ok(())
+    }
+
+    pub fn resolve(&self, configured: &str, default_name: &str) -> PathBuf {
+        if configured.is_empty() {
+            self.data_dir.join(default_name)
+        } else {
+            PathBuf::from(configured)
+        }
+    }
+}
+
+/// Parses a 256-bit key written as 64 hex characters or as base64.
+pub fn parse_key_text(text: &str) -> Result<Vec<u8>, String> {
+    use base64::Engine;
+    let text = text.trim();
+    let bytes = if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        hex::decode(text).map_err(|e| e.to_string())?
+    } else {
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(|_| "expected 64 hex characters or base64 of 32 bytes".to_string())?
+    };
+    if bytes.len() != 32 {
+        return Err(format!(
+            "a master key must be 32 bytes (256 bits), got {} bytes",
+            bytes.len()
+        ));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_load_and_validate() {
+        let config = Config::load(None, &Overrides::default()).unwrap();
+        assert_eq!(config.server.bind, "127.0.0.1:8080");
+        assert_eq!(config.auth.token_ttl_secs, 900);
+    }
+
+    #[test]
+    fn flags_override_defaults() {
+        let o = Overrides {
+            bind: Some("127.0.0.1:0".into()),
+            data_dir: Some("/tmp/x".into()),
+        };
+        let config = Config::load(None, &o).unwrap();
+        assert_eq!(config.server.bind, "127.0.0.1:0");
+        assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "[server]\nbnid = \"x\"\n").unwrap();
+        let err = Config::load(Some(&file), &Overrides::default()).unwrap_err();
+        assert!(err.contains("bnid"), "{err}");
+        std::fs::write(&file, "[server]\nbind = \"nowhere\"\n").unwrap();
+        assert!(
+            Config::load(Some(&file), &Overrides::default())
+                .unwrap_err()
+                .contains("server.bind")
+        );
+        std::fs::write(&file, "[crypto]\nmaster_key = \"abcd\"\n").unwrap();
+        assert!(
+            Config::load(Some(&file), &Overrides::default())
+                .unwrap_err()
+                .contains("32 bytes")
+        );
+        assert!(
+            Config::load(
+                Some(&dir.path().join("missing.toml")),
+                &Overrides::default()
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn key_text_accepts_hex_and_base64() {
+        assert_eq!(parse_key_text(&"ab".repeat(32)).unwrap(), vec![0xab; 32]);
+        assert_eq!(
+            parse_key_text("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=").unwrap(),
+            vec![0; 32]
+        );
+        assert!(parse_key_text("AAAA").is_err());
+    }
+}

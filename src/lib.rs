@@ -1,0 +1,25 @@
+//! dangan (档案): a document archive and retrieval server for car dealerships.
+//!
+//! Architecture, outside in:
+//!
+//! - [`api`] — HTTP handlers, one file per resource. They extract the caller
+//!   (declaring the permission the route needs), parse, call one use case, map
+//!   the result. Only `api`, [`auth::extractor`], [`startup`] and [`error`]
+//!   import actix.
+//! - [`archive`] and [`auth::accounts`] — the use cases. They own the order of
+//!   work: permission, retrieval-log record, then storage.
+//! - [`auth`] — tokens, users, the role × action table and per-document rules.
+//! - [`audit`] — the retrieval log: durable, hash-chained, verified.
+//! - [`storage`] — the object store, envelope and stream encryption, manifests.
+//! - [`domain`] — parsed values: VIN, plate, archive number, metadata, levels.
+//! - [`config`] — layered configuration, checked at start.
+
+pub mod api;
+pub mod archive;
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod startup;
+pub mod storage;

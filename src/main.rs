@@ -1,0 +1,84 @@
+//! The `dangan` binary: parse the command line, set up logging, run.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use dangan::config::{Config, Overrides};
+use dangan::startup::Application;
+
+#[derive(Parser)]
+#[command(
+    name = "dangan",
+    version,
+    about = "Document archive and retrieval server for car dealerships (档案)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(clap::Args, Clone, Default)]
+struct ServeArgs {
+    /// Configuration file (TOML); only the keys it sets override the defaults.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Address and port to listen on, e.g. 127.0.0.1:8080.
+    #[arg(long, global = true)]
+    bind: Option<String>,
+    /// Folder for local state (objects, keys, retrieval log).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Verify the retrieval log's hash chain offline.
+    AuditVerify {
+        /// The log file (default: <data_dir>/audit/retrieval.log).
+        #[arg(long)]
+        log: Option<PathBuf>,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let overrides = Overrides {
+        bind: cli.serve.bind.clone(),
+        data_dir: cli.serve.data_dir.clone(),
+    };
+    let config =
+        Config::load(cli.serve.config.as_deref(), &overrides).map_err(anyhow::Error::msg)?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config),
+        Command::AuditVerify { log } => {
+            let path = log.unwrap_or_else(|| config.data_dir.join("audit").join("retrieval.log"));
+            let report = dangan::audit::verify(&path)?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            if report.ok {
+                Ok(())
+            } else {
+                std::process::exit(1)
+            }
+        }
+    }
+}
+
+fn serve(config: Config) -> anyhow::Result<()> {
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(config)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        app.run_until_stopped().await?;
+        Ok(())
+    })
+}

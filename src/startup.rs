@@ -1,0 +1,298 @@
+//! Building the application: configuration in, a bound listener and a running
+//! server out. `Application::build` binds the listener itself and exposes
+//! `port()`, so tests run the real application on port 0.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{App, HttpMessage, HttpServer, web};
+use object_store::path::Path as ObjectPath;
+use secrecy::ExposeSecret;
+
+use crate::archive::catalog::Catalog;
+use crate::archive::{Archive, Limits};
+use crate::audit::AuditLog;
+use crate::auth::Policy;
+use crate::auth::accounts::Accounts;
+use crate::auth::extractor::RequestId;
+use crate::auth::tokens::TokenIssuer;
+use crate::auth::users::{NewUser, UserStore};
+use crate::config::{Config, parse_key_text};
+use crate::domain::{Branch, Classification, Level, Role};
+use crate::storage::BlobStore;
+use crate::storage::envelope::{CryptoError, Keyring, MasterKey, random_bytes};
+
+const BUILTIN_CLASSIFICATION: &str = include_str!("../schema/classification.toml");
+const BUILTIN_ROLES: &str = include_str!("../schema/roles.toml");
+const KEYCHECK: &str = "system/keycheck";
+
+/// Everything the handlers reach through `web::Data`.
+pub struct AppState {
+    pub archive: Archive,
+    pub accounts: Accounts,
+    pub blob: BlobStore,
+    pub config: Config,
+}
+
+pub struct Application {
+    server: Server,
+    port: u16,
+}
+
+impl Application {
+    /// Opens every part (store, keys, users, log, catalog) and binds the listener.
+    /// Any failure is a sentence saying what to fix.
+    pub async fn build(config: Config) -> Result<Self, String> {
+        let state = open_state(config).await?;
+        let listener = TcpListener::bind(&state.config.server.bind)
+            .map_err(|e| format!("cannot listen on {}: {e}", state.config.server.bind))?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let workers = match state.config.server.workers {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        };
+        let max_json = state.config.server.max_json_bytes;
+        let data = web::Data::new(state);
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(request_id))
+                .app_data(data.clone())
+                .configure(|cfg| crate::api::routes(cfg, max_json))
+        })
+        .workers(workers)
+        .listen(listener)
+        .map_err(|e| format!("cannot start the HTTP server: {e}"))?
+        .run();
+        tracing::info!(port, "listening");
+        Ok(Application { server, port })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Gives every request an id (returned as `x-request-id`) and logs one line per
+/// request: method, path without the query (which may hold personal data),
+/// status and duration.
+async fn request_id(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let (method, path, started) = (req.method().clone(), req.path().to_string(), Instant::now());
+    let mut res = next.call(req).await?;
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&id) {
+        res.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static("x-request-id"),
+            value,
+        );
+    }
+    tracing::info!(request_id = %id, %method, path = %crate::domain::people::truncate(&path, 200), status = res.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
+    Ok(res)
+}
+
+async fn open_state(config: Config) -> Result<AppState, String> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        format!(
+            "cannot create data directory {}: {e}",
+            config.data_dir.display()
+        )
+    })?;
+    let (scheme, policy) = load_schema(&config)?;
+    let keyring = Arc::new(load_keyring(&config)?);
+    let blob = BlobStore::open(&config.storage, &config.data_dir.join("objects"))?;
+    blob.list(&ObjectPath::from("system")).await.map_err(|e| {
+        format!(
+            "object store {} is unreachable: {}",
+            blob.describe(),
+            describe(&e)
+        )
+    })?;
+    check_master_key(&blob, &keyring).await?;
+    let users = UserStore::load(blob.clone(), keyring.clone())
+        .await
+        .map_err(|e| format!("cannot load users: {}", describe(&e)))?;
+    bootstrap_admin(&users).await?;
+    let tokens = TokenIssuer::load_or_create(
+        &config.resolve(&config.auth.signing_key_file, "keys/jwt-ed25519.der"),
+        &config.auth.issuer,
+        &config.auth.audience,
+        config.auth.token_ttl_secs,
+    )?;
+    let audit = AuditLog::open(&config.data_dir.join("audit").join("retrieval.log"))?;
+    let catalog = Catalog::load(&blob, &keyring)
+        .await
+        .map_err(|e| format!("cannot load the archive: {}", describe(&e)))?;
+    tracing::info!(
+        documents = catalog.len(),
+        store = blob.describe(),
+        "archive loaded"
+    );
+    let limits = Limits {
+        max_upload_bytes: config.server.max_upload_bytes,
+        verify_before_send_bytes: config.server.verify_before_send_bytes,
+    };
+    let archive = Archive::new(
+        blob.clone(),
+        keyring,
+        catalog,
+        scheme,
+        policy.clone(),
+        audit.clone(),
+        limits,
+    );
+    let accounts = Accounts::new(users, tokens, policy, audit);
+    Ok(AppState {
+        archive,
+        accounts,
+        blob,
+        config,
+    })
+}
+
+fn describe(e: &crate::error::Error) -> String {
+    use std::error::Error as _;
+    match e.source() {
+        Some(s) => format!("{e}: {s}"),
+        None => e.to_string(),
+    }
+}
+
+fn load_schema(config: &Config) -> Result<(Classification, Policy), String> {
+    let (classification, roles) = if config.schema.dir.is_empty() {
+        (
+            BUILTIN_CLASSIFICATION.to_string(),
+            BUILTIN_ROLES.to_string(),
+        )
+    } else {
+        let dir = Path::new(&config.schema.dir);
+        let read = |name: &str| {
+            std::fs::read_to_string(dir.join(name))
+                .map_err(|e| format!("schema.dir: cannot read {}: {e}", dir.join(name).display()))
+        };
+        (read("classification.toml")?, read("roles.toml")?)
+    };
+    Ok((
+        Classification::from_toml(&classification)?,
+        Policy::from_toml(&roles)?,
+    ))
+}
+
+fn read_key_file(path: &Path) -> Result<MasterKey, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read master key file {}: {e}", path.display()))?;
+    let bytes =
+        parse_key_text(&text).map_err(|e| format!("master key file {}: {e}", path.display()))?;
+    MasterKey::from_bytes(&bytes)
+}
+
+/// The master key from configuration, or from the key file, created on first start.
+fn load_keyring(config: &Config) -> Result<Keyring, String> {
+    let active = if !config.crypto.master_key.expose_secret().is_empty() {
+        MasterKey::from_bytes(
+            &parse_key_text(config.crypto.master_key.expose_secret())
+                .map_err(|e| format!("crypto.master_key: {e}"))?,
+        )?
+    } else if !config.crypto.master_key_file.is_empty() {
+        read_key_file(Path::new(&config.crypto.master_key_file))?
+    } else {
+        let path = config.data_dir.join("keys").join("master.key");
+        if !path.exists() {
+            let key: [u8; 32] = random_bytes();
+            write_secret_file(&path, format!("{}\n", hex::encode(key)).as_bytes())?;
+            tracing::warn!(path = %path.display(), "created a new master key; back it up: without it the archive cannot be read");
+        }
+        read_key_file(&path)?
+    };
+    let mut ring = Keyring::new(active);
+    for file in &config.crypto.retired_key_files {
+        ring.add_retired(read_key_file(Path::new(file))?);
+    }
+    Ok(ring)
+}
+
+/// Refuses to start with a master key that does not match the archive.
+async fn check_master_key(blob: &BlobStore, keyring: &Keyring) -> Result<(), String> {
+    let path = ObjectPath::from(KEYCHECK);
+    match blob
+        .get(&path)
+        .await
+        .map_err(|e| format!("object store: {}", describe(&e)))?
+    {
+        Some(bytes) => match keyring.open(KEYCHECK, &bytes) {
+            Ok(_) => Ok(()),
+            Err(CryptoError::UnknownKey(id)) => Err(format!(
+                "wrong master key: the archive was written with master key {id}, but the configured key is {}",
+                keyring.active_id()
+            )),
+            Err(e) => Err(format!("wrong master key or damaged key check object: {e}")),
+        },
+        None => blob
+            .put(&path, keyring.seal(KEYCHECK, b"dangan key check"))
+            .await
+            .map_err(|e| format!("object store: {}", describe(&e))),
+    }
+}
+
+/// Creates the first administrator when there are no users.
+async fn bootstrap_admin(users: &UserStore) -> Result<(), String> {
+    if !users.is_empty().await {
+        return Ok(());
+    }
+    let (password, generated) = match std::env::var("DANGAN_ADMIN_PASSWORD") {
+        Ok(p) if !p.is_empty() => (p, false),
+        _ => (hex::encode(random_bytes::<12>()), true),
+    };
+    let admin = NewUser {
+        username: "admin".into(),
+        password: password.clone(),
+        roles: vec![Role::Admin],
+        branch: Branch::parse(Branch::ALL).expect("valid"),
+        clearance: Level::Public,
+    };
+    users
+        .create(admin)
+        .await
+        .map_err(|e| format!("cannot create the admin user: {e}"))?;
+    if generated {
+        // Printed once, to the terminal, never to the log.
+        let mut err = std::io::stderr();
+        let _ = writeln!(
+            err,
+            "\n  dangan: created user `admin` with password {password}\n  (set DANGAN_ADMIN_PASSWORD to choose it; this is shown only once)\n"
+        );
+    }
+    Ok(())
+}
+
+/// Writes a new secret file with mode 0600 and syncs it and its directory.
+pub fn write_secret_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| format!("cannot sync {}: {e}", dir.display()))?;
+    Ok(())
+}

@@ -1,0 +1,228 @@
+//! The object store, chosen by URL: `file://` (durable local filesystem),
+//! `s3://bucket` (any S3-compatible server) or `memory://` (tests).
+//!
+//! We wrap `object_store` and never reimplement it. What this wrapper adds is the
+//! contract the archive needs: a successful write is durable (the local store runs
+//! with `with_fsync(true)`: file and directory are synced before success), small
+//! objects go up in one request, large ones stream as multipart uploads with
+//! bounded memory, and "not found" is a value rather than an error.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::stream::{BoxStream, StreamExt, TryStreamExt};
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::memory::InMemory;
+use object_store::path::Path;
+use object_store::{
+    ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig, WriteMultipart,
+};
+
+use secrecy::ExposeSecret;
+
+use crate::config::StorageConfig;
+use crate::error::{Error, Result};
+
+/// Objects up to this size are written with one request; larger ones stream as a
+/// multipart upload in parts of this size (S3 needs at least 5 MiB per part).
+const PART_SIZE: usize = 8 * 1024 * 1024;
+/// Parts in flight at once during a multipart upload.
+const PART_CONCURRENCY: usize = 2;
+
+#[derive(Clone)]
+pub struct BlobStore {
+    inner: Arc<dyn ObjectStore>,
+    description: String,
+}
+
+impl std::fmt::Debug for BlobStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.description)
+    }
+}
+
+impl BlobStore {
+    /// Opens the store named by `config.url`; `default_dir` backs an empty URL.
+    pub fn open(config: &StorageConfig, default_dir: &std::path::Path) -> Result<Self, String> {
+        let url = config.url.trim();
+        if url.is_empty() {
+            return Self::local(default_dir);
+        }
+        if url == "memory://" {
+            return Ok(BlobStore {
+                inner: Arc::new(InMemory::new()),
+                description: "memory://".into(),
+            });
+        }
+        if let Some(path) = url.strip_prefix("file://") {
+            return Self::local(std::path::Path::new(path));
+        }
+        if let Some(rest) = url.strip_prefix("s3://") {
+            let bucket = rest.trim_end_matches('/');
+            if bucket.is_empty() || bucket.contains('/') {
+                return Err(format!("storage.url `{url}`: expected s3://BUCKET"));
+            }
+            let s3 = &config.s3;
+            let timeout = Duration::from_secs(s3.request_timeout_secs.max(1));
+            let mut builder = AmazonS3Builder::new()
+                .with_bucket_name(bucket)
+                .with_region(&s3.region)
+                .with_allow_http(s3.allow_http)
+                .with_client_options(
+                    ClientOptions::new()
+                        .with_timeout(timeout)
+                        .with_connect_timeout(timeout),
+                )
+                .with_retry(RetryConfig {
+                    max_retries: s3.max_retries,
+                    retry_timeout: timeout * 2,
+                    ..Default::default()
+                });
+            if !s3.endpoint.is_empty() {
+                builder = builder.with_endpoint(&s3.endpoint);
+            }
+            if !s3.access_key_id.is_empty() {
+                builder = builder
+                    .with_access_key_id(&s3.access_key_id)
+                    .with_secret_access_key(s3.secret_access_key.expose_secret());
+            }
+            let store = builder
+                .build()
+                .map_err(|e| format!("storage.url `{url}`: {e}"))?;
+            let endpoint = if s3.endpoint.is_empty() {
+                "AWS".to_string()
+            } else {
+                s3.endpoint.clone()
+            };
+            return Ok(BlobStore {
+                inner: Arc::new(store),
+                description: format!("s3://{bucket} at {endpoint}"),
+            });
+        }
+        Err(format!(
+            "storage.url `{url}`: expected file://PATH, s3://BUCKET or memory://"
+        ))
+    }
+
+    fn local(dir: &std::path::Path) -> Result<Self, String> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create object directory {}: {e}", dir.display()))?;
+        let store = LocalFileSystem::new_with_prefix(dir)
+            .map_err(|e| format!("cannot open object directory {}: {e}", dir.display()))?
+            .with_fsync(true)
+            .with_automatic_cleanup(true);
+        Ok(BlobStore {
+            inner: Arc::new(store),
+            description: format!("file://{}", dir.display()),
+        })
+    }
+
+    pub fn describe(&self) -> &str {
+        &self.description
+    }
+
+    /// Writes an object durably, replacing any previous one at `path`.
+    pub async fn put(&self, path: &Path, bytes: Vec<u8>) -> Result<()> {
+        self.inner.put(path, PutPayload::from(bytes)).await?;
+        Ok(())
+    }
+
+    /// Reads a whole object; `None` when there is none.
+    pub async fn get(&self, path: &Path) -> Result<Option<Bytes>> {
+        match self.inner.get(path).await {
+            Ok(result) => Ok(Some(result.bytes().await?)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Streams an object; `None` when there is none.
+    pub async fn get_stream(
+        &self,
+        path: &Path,
+    ) -> Result<Option<BoxStream<'static, Result<Bytes>>>> {
+        match self.inner.get(path).await {
+            Ok(result) => Ok(Some(result.into_stream().map_err(Error::from).boxed())),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every object below `prefix`.
+    pub async fn list(&self, prefix: &Path) -> Result<Vec<Path>> {
+        let metas: Vec<_> = self.inner.list(Some(prefix)).try_collect().await?;
+        Ok(metas.into_iter().map(|m| m.location).collect())
+    }
+
+    /// Deletes an object; succeeds if it did not exist.
+    pub async fn delete(&self, path: &Path) -> Result<()> {
+        match self.inner.delete(path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Starts writing an object piece by piece.
+    pub fn writer(&self, path: Path) -> ObjectWriter {
+        ObjectWriter {
+            store: self.inner.clone(),
+            path,
+            buf: Vec::new(),
+            upload: None,
+        }
+    }
+}
+
+/// Writes one object from pieces: in memory up to [`PART_SIZE`], then as a
+/// multipart upload. Nothing is visible at `path` until [`ObjectWriter::finish`].
+pub struct ObjectWriter {
+    store: Arc<dyn ObjectStore>,
+    path: Path,
+    buf: Vec<u8>,
+    upload: Option<WriteMultipart>,
+}
+
+impl ObjectWriter {
+    pub async fn write(&mut self, data: &[u8]) -> Result<()> {
+        if self.upload.is_none() && self.buf.len() + data.len() <= PART_SIZE {
+            self.buf.extend_from_slice(data);
+            return Ok(());
+        }
+        if self.upload.is_none() {
+            let upload = self.store.put_multipart(&self.path).await?;
+            let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+            writer.write(&std::mem::take(&mut self.buf));
+            self.upload = Some(writer);
+        }
+        let writer = self.upload.as_mut().expect("upload started above");
+        writer.wait_for_capacity(PART_CONCURRENCY).await?;
+        writer.write(data);
+        Ok(())
+    }
+
+    /// Makes the object durable and visible.
+    pub async fn finish(self) -> Result<()> {
+        match self.upload {
+            Some(writer) => {
+                writer.finish().await?;
+            }
+            None => {
+                self.store
+                    .put(&self.path, PutPayload::from(self.buf))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Abandons the object; nothing becomes visible.
+    pub async fn abort(self) {
+        if let Some(writer) = self.upload
+            && let Err(e) = writer.abort().await
+        {
+            tracing::warn!(error = %e, "could not abort multipart upload");
+        }
+    }
+}
