@@ -70,6 +70,7 @@ pub struct AuthConfig {
     pub audience: String,
     pub token_ttl_secs: u64,
     pub signing_key_file: String,
+    pub bootstrap_admin_password: SecretString,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -99,6 +100,9 @@ impl Config {
             figment = figment.merge(Toml::file(file));
         }
         figment = figment.merge(Env::prefixed("DANGAN__").split("__"));
+        if let Ok(pw) = std::env::var("DANGAN_ADMIN_PASSWORD") {
+            figment = figment.merge(("auth.bootstrap_admin_password", pw));
+        }
         if let Some(bind) = &overrides.bind {
             figment = figment.merge(("server.bind", bind.clone()));
         }

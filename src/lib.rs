@@ -19,6 +19,7 @@ pub mod archive;
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod corpus;
 pub mod domain;
 pub mod error;
 pub mod startup;

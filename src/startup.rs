@@ -124,7 +124,7 @@ async fn open_state(config: Config) -> Result<AppState, String> {
     let users = UserStore::load(blob.clone(), keyring.clone())
         .await
         .map_err(|e| format!("cannot load users: {}", describe(&e)))?;
-    bootstrap_admin(&users).await?;
+    bootstrap_admin(&users, config.auth.bootstrap_admin_password.expose_secret()).await?;
     let tokens = TokenIssuer::load_or_create(
         &config.resolve(&config.auth.signing_key_file, "keys/jwt-ed25519.der"),
         &config.auth.issuer,
@@ -247,13 +247,13 @@ async fn check_master_key(blob: &BlobStore, keyring: &Keyring) -> Result<(), Str
 }
 
 /// Creates the first administrator when there are no users.
-async fn bootstrap_admin(users: &UserStore) -> Result<(), String> {
+async fn bootstrap_admin(users: &UserStore, configured: &str) -> Result<(), String> {
     if !users.is_empty().await {
         return Ok(());
     }
-    let (password, generated) = match std::env::var("DANGAN_ADMIN_PASSWORD") {
-        Ok(p) if !p.is_empty() => (p, false),
-        _ => (hex::encode(random_bytes::<12>()), true),
+    let (password, generated) = match configured {
+        "" => (hex::encode(random_bytes::<12>()), true),
+        p => (p.to_string(), false),
     };
     let admin = NewUser {
         username: "admin".into(),

@@ -32,6 +32,8 @@ struct Inner {
     /// Highest sequence handed out per series, and numbers handed back unused.
     counters: HashMap<Series, u64>,
     returned: HashMap<Series, BTreeSet<u64>>,
+    /// Documents whose manifest failed its integrity check at load.
+    damaged: BTreeSet<DocumentId>,
 }
 
 #[derive(Default)]
@@ -41,7 +43,8 @@ pub struct Catalog {
 
 impl Catalog {
     /// Reads every manifest in the store. A manifest that fails its integrity
-    /// check stops the start: a damaged archive must be looked at, not ignored.
+    /// check is logged and remembered as damaged (reads of it answer with an
+    /// integrity error); the rest of the archive stays available.
     pub async fn load(blob: &BlobStore, keyring: &Keyring) -> Result<Self> {
         let catalog = Catalog::default();
         let paths: Vec<Path> = blob.list(&Path::from("docs")).await?;
@@ -125,6 +128,10 @@ impl Catalog {
             None => *inner.by_archive_no.get(key)?,
         };
         inner.docs.get(&id).cloned()
+    }
+
+    pub fn is_damaged(&self, key: &str) -> bool {
+        DocumentId::parse(key).is_some_and(|id| self.inner.read().expect("catalog lock").damaged.contains(&id))
     }
 
     pub fn by_vin(&self, vin: &str) -> Vec<Arc<Manifest>> {

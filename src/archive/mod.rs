@@ -127,6 +127,10 @@ impl Archive {
                     .await?;
                 Err(Error::not_found("document"))
             }
+            None if self.catalog.is_damaged(key) => {
+                self.audit.record(ctx.event(action, Outcome::Error).detail(serde_json::json!({"reason": "manifest damaged", "document": key}))).await?;
+                Err(Error::integrity(format!("the manifest of document {key} failed its integrity check")))
+            }
             None => {
                 self.audit
                     .record(ctx.event(action, Outcome::Denied).detail(serde_json::json!({"reason": "unknown document", "key": crate::domain::people::truncate(key, 64)})))

@@ -1,0 +1,11 @@
+//! The API test binary: every behaviour a user relies on, through the real
+//! application on a loopback port (`helpers::spawn_app`).
+
+mod bad_input;
+mod crash;
+mod filing;
+mod helpers;
+mod integrity;
+mod large_files;
+mod storage_conformance;
+mod users;
