@@ -40,6 +40,7 @@ pub struct ServerConfig {
 #[serde(deny_unknown_fields)]
 pub struct StorageConfig {
     pub url: String,
+    pub prefix: String,
     pub s3: S3Config,
 }
 

@@ -58,19 +58,22 @@ impl Catalog {
                 }
             })
             .collect();
-        let manifests: Vec<Manifest> = futures_util::stream::iter(ids)
+        let opened: Vec<(DocumentId, Result<Manifest>)> = futures_util::stream::iter(ids)
             .map(|id| async move {
-                let bytes = blob
-                    .get(&manifest_path(id))
-                    .await?
-                    .ok_or_else(|| Error::not_found("manifest"))?;
-                Manifest::open(id, &bytes, keyring)
+                let bytes = blob.get(&manifest_path(id)).await?.ok_or_else(|| Error::not_found("manifest"))?;
+                Ok::<_, Error>((id, Manifest::open(id, &bytes, keyring)))
             })
             .buffer_unordered(16)
             .try_collect()
             .await?;
-        for m in manifests {
-            catalog.insert(m);
+        for (id, manifest) in opened {
+            match manifest {
+                Ok(m) => catalog.insert(m),
+                Err(e) => {
+                    tracing::error!(document = %id, error = ?e, "manifest failed its integrity check");
+                    catalog.inner.write().expect("catalog lock").damaged.insert(id);
+                }
+            }
         }
         Ok(catalog)
     }

@@ -16,6 +16,7 @@ use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
+use object_store::prefix::PrefixStore;
 use object_store::{
     ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig, WriteMultipart,
 };
@@ -46,6 +47,16 @@ impl std::fmt::Debug for BlobStore {
 impl BlobStore {
     /// Opens the store named by `config.url`; `default_dir` backs an empty URL.
     pub fn open(config: &StorageConfig, default_dir: &std::path::Path) -> Result<Self, String> {
+        let store = Self::open_root(config, default_dir)?;
+        let prefix = config.prefix.trim_matches('/');
+        if prefix.is_empty() {
+            return Ok(store);
+        }
+        let parsed = Path::parse(prefix).map_err(|e| format!("storage.prefix `{prefix}`: {e}"))?;
+        Ok(BlobStore { inner: Arc::new(PrefixStore::new(store.inner, parsed)), description: format!("{}/{prefix}", store.description) })
+    }
+
+    fn open_root(config: &StorageConfig, default_dir: &std::path::Path) -> Result<Self, String> {
         let url = config.url.trim();
         if url.is_empty() {
             return Self::local(default_dir);
@@ -69,9 +80,9 @@ impl BlobStore {
             let mut builder = AmazonS3Builder::new()
                 .with_bucket_name(bucket)
                 .with_region(&s3.region)
-                .with_allow_http(s3.allow_http)
                 .with_client_options(
                     ClientOptions::new()
+                        .with_allow_http(s3.allow_http)
                         .with_timeout(timeout)
                         .with_connect_timeout(timeout),
                 )

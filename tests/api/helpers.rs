@@ -61,9 +61,9 @@ pub fn test_config(data_dir: &Path, store: &Store) -> Config {
     config.auth.bootstrap_admin_password = ADMIN_PASSWORD.to_string().into();
     config.server.workers = 2;
     if let Store::S3(t) = store {
-        // Each app gets a bucket of its own so tests do not see each other's objects.
-        let bucket = format!("{}-{}", t.bucket, uuid::Uuid::new_v4().simple());
-        config.storage.url = format!("s3://{bucket}");
+        // Each app gets a prefix of its own so tests do not see each other's objects.
+        config.storage.url = format!("s3://{}", t.bucket);
+        config.storage.prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
         config.storage.s3.endpoint = t.endpoint.clone();
         config.storage.s3.allow_http = true;
         config.storage.s3.access_key_id = t.access_key.clone();
