@@ -60,7 +60,10 @@ impl Catalog {
             .collect();
         let opened: Vec<(DocumentId, Result<Manifest>)> = futures_util::stream::iter(ids)
             .map(|id| async move {
-                let bytes = blob.get(&manifest_path(id)).await?.ok_or_else(|| Error::not_found("manifest"))?;
+                let bytes = blob
+                    .get(&manifest_path(id))
+                    .await?
+                    .ok_or_else(|| Error::not_found("manifest"))?;
                 Ok::<_, Error>((id, Manifest::open(id, &bytes, keyring)))
             })
             .buffer_unordered(16)
@@ -71,7 +74,12 @@ impl Catalog {
                 Ok(m) => catalog.insert(m),
                 Err(e) => {
                     tracing::error!(document = %id, error = ?e, "manifest failed its integrity check");
-                    catalog.inner.write().expect("catalog lock").damaged.insert(id);
+                    catalog
+                        .inner
+                        .write()
+                        .expect("catalog lock")
+                        .damaged
+                        .insert(id);
                 }
             }
         }
@@ -134,7 +142,13 @@ impl Catalog {
     }
 
     pub fn is_damaged(&self, key: &str) -> bool {
-        DocumentId::parse(key).is_some_and(|id| self.inner.read().expect("catalog lock").damaged.contains(&id))
+        DocumentId::parse(key).is_some_and(|id| {
+            self.inner
+                .read()
+                .expect("catalog lock")
+                .damaged
+                .contains(&id)
+        })
     }
 
     pub fn by_vin(&self, vin: &str) -> Vec<Arc<Manifest>> {

@@ -128,8 +128,16 @@ impl Archive {
                 Err(Error::not_found("document"))
             }
             None if self.catalog.is_damaged(key) => {
-                self.audit.record(ctx.event(action, Outcome::Error).detail(serde_json::json!({"reason": "manifest damaged", "document": key}))).await?;
-                Err(Error::integrity(format!("the manifest of document {key} failed its integrity check")))
+                self.audit
+                    .record(
+                        ctx.event(action, Outcome::Error).detail(
+                            serde_json::json!({"reason": "manifest damaged", "document": key}),
+                        ),
+                    )
+                    .await?;
+                Err(Error::integrity(format!(
+                    "the manifest of document {key} failed its integrity check"
+                )))
             }
             None => {
                 self.audit

@@ -53,7 +53,10 @@ impl BlobStore {
             return Ok(store);
         }
         let parsed = Path::parse(prefix).map_err(|e| format!("storage.prefix `{prefix}`: {e}"))?;
-        Ok(BlobStore { inner: Arc::new(PrefixStore::new(store.inner, parsed)), description: format!("{}/{prefix}", store.description) })
+        Ok(BlobStore {
+            inner: Arc::new(PrefixStore::new(store.inner, parsed)),
+            description: format!("{}/{prefix}", store.description),
+        })
     }
 
     fn open_root(config: &StorageConfig, default_dir: &std::path::Path) -> Result<Self, String> {

@@ -4,11 +4,16 @@
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
-use crate::helpers::{Store, TestApp, error_code, repair_order, spawn_app, spawn_app_in, test_config};
+use crate::helpers::{
+    Store, TestApp, error_code, repair_order, spawn_app, spawn_app_in, test_config,
+};
 
 /// Objects other than the system ones (users, key check): documents.
 fn document_objects(app: &TestApp) -> usize {
-    app.object_files().iter().filter(|p| p.to_string_lossy().contains("/docs/")).count()
+    app.object_files()
+        .iter()
+        .filter(|p| p.to_string_lossy().contains("/docs/"))
+        .count()
 }
 
 #[tokio::test]
@@ -48,19 +53,43 @@ async fn bad_filings_are_refused_with_the_field_named_and_nothing_stored() {
     cases.push((m, 422, "invalid_metadata", "archive_no"));
     cases.push((json!([1, 2]), 422, "invalid_metadata", "object"));
     for (metadata, status, code, mention) in cases {
-        let r = app.file(&clerk, &metadata, "a.txt", b"content".to_vec()).await;
+        let r = app
+            .file(&clerk, &metadata, "a.txt", b"content".to_vec())
+            .await;
         let got_status = r.status().as_u16();
         let body: Value = r.json().await.unwrap();
-        assert_eq!((got_status, body["error"]["code"].as_str().unwrap()), (status, code), "{metadata}: {body}");
-        assert!(body["error"]["message"].as_str().unwrap().contains(mention), "{body} should mention {mention}");
+        assert_eq!(
+            (got_status, body["error"]["code"].as_str().unwrap()),
+            (status, code),
+            "{metadata}: {body}"
+        );
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(mention),
+            "{body} should mention {mention}"
+        );
     }
     // Not JSON at all.
-    let form = Form::new().text("metadata", "{\"category\": ").part("file", Part::bytes(b"x".to_vec()).file_name("a.txt"));
-    let r = app.client.post(app.url("/api/v1/documents")).bearer_auth(&clerk).multipart(form).send().await.unwrap();
+    let form = Form::new()
+        .text("metadata", "{\"category\": ")
+        .part("file", Part::bytes(b"x".to_vec()).file_name("a.txt"));
+    let r = app
+        .client
+        .post(app.url("/api/v1/documents"))
+        .bearer_auth(&clerk)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(r).await, (400, "invalid_json".into()));
     assert_eq!(document_objects(&app), 0);
     let records = app.audit_records();
-    assert!(records.iter().filter(|r| r["action"] == "document.file" && r["outcome"] == "error").count() >= 10);
+    assert!(
+        records
+            .iter()
+            .filter(|r| r["action"] == "document.file" && r["outcome"] == "error")
+            .count()
+            >= 10
+    );
 }
 
 #[tokio::test]
@@ -68,21 +97,67 @@ async fn malformed_multipart_is_a_400_and_other_types_a_415() {
     let app = spawn_app().await;
     let clerk = app.token("clerk_bj").await;
     let url = app.url("/api/v1/documents");
-    let r = app.client.post(&url).bearer_auth(&clerk).header("content-type", "multipart/form-data; boundary=XYZ").body("--XYZ\r\ngarbage without headers").send().await.unwrap();
+    let r = app
+        .client
+        .post(&url)
+        .bearer_auth(&clerk)
+        .header("content-type", "multipart/form-data; boundary=XYZ")
+        .body("--XYZ\r\ngarbage without headers")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(r).await.0, 400);
-    let r = app.client.post(&url).bearer_auth(&clerk).header("content-type", "multipart/form-data").body("x").send().await.unwrap();
+    let r = app
+        .client
+        .post(&url)
+        .bearer_auth(&clerk)
+        .header("content-type", "multipart/form-data")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(r).await.0, 400);
-    let r = app.client.post(&url).bearer_auth(&clerk).json(&repair_order()).send().await.unwrap();
+    let r = app
+        .client
+        .post(&url)
+        .bearer_auth(&clerk)
+        .json(&repair_order())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(r).await, (415, "unsupported_media_type".into()));
     // Parts out of order, missing, or unknown.
-    let form = Form::new().part("file", Part::bytes(b"x".to_vec()).file_name("a.txt")).text("metadata", repair_order().to_string());
-    let r = app.client.post(&url).bearer_auth(&clerk).multipart(form).send().await.unwrap();
+    let form = Form::new()
+        .part("file", Part::bytes(b"x".to_vec()).file_name("a.txt"))
+        .text("metadata", repair_order().to_string());
+    let r = app
+        .client
+        .post(&url)
+        .bearer_auth(&clerk)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(r).await, (400, "metadata_missing".into()));
     let form = Form::new().text("metadata", repair_order().to_string());
-    let r = app.client.post(&url).bearer_auth(&clerk).multipart(form).send().await.unwrap();
+    let r = app
+        .client
+        .post(&url)
+        .bearer_auth(&clerk)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(r).await, (400, "file_missing".into()));
     let form = Form::new().text("evil", "x");
-    let r = app.client.post(&url).bearer_auth(&clerk).multipart(form).send().await.unwrap();
+    let r = app
+        .client
+        .post(&url)
+        .bearer_auth(&clerk)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(r).await, (400, "unknown_part".into()));
     assert_eq!(document_objects(&app), 0);
 }
@@ -96,7 +171,9 @@ async fn oversized_files_metadata_and_bodies_are_413_and_leave_nothing() {
     config.server.max_json_bytes = 2_000;
     let app = spawn_app_in(dir, config).await;
     let clerk = app.token("clerk_bj").await;
-    let r = app.file(&clerk, &repair_order(), "big.bin", vec![7u8; 100_001]).await;
+    let r = app
+        .file(&clerk, &repair_order(), "big.bin", vec![7u8; 100_001])
+        .await;
     assert_eq!(error_code(r).await, (413, "file_too_large".into()));
     // Large enough to have started a multipart upload of its own? Not at this
     // limit; the object writer only buffers, so nothing at all is written.
@@ -107,9 +184,20 @@ async fn oversized_files_metadata_and_bodies_are_413_and_leave_nothing() {
     let doc = app.file_ok(&clerk, &repair_order(), b"ok").await;
     let id = doc["id"].as_str().unwrap();
     let big = json!({"changes": {"summary": "x".repeat(3000)}, "reason": "r"});
-    let r = app.client.patch(app.url(&format!("/api/v1/documents/{id}"))).bearer_auth(&clerk).json(&big).send().await.unwrap();
+    let r = app
+        .client
+        .patch(app.url(&format!("/api/v1/documents/{id}")))
+        .bearer_auth(&clerk)
+        .json(&big)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(r).await, (413, "body_too_large".into()));
-    assert_eq!(document_objects(&app), 2, "only the one good filing's manifest and content");
+    assert_eq!(
+        document_objects(&app),
+        2,
+        "only the one good filing's manifest and content"
+    );
 }
 
 #[tokio::test]
@@ -117,14 +205,61 @@ async fn bad_json_bodies_are_400_or_422() {
     let app = spawn_app().await;
     let clerk = app.token("clerk_bj").await;
     let doc = app.file_ok(&clerk, &repair_order(), b"ok").await;
-    let url = app.url(&format!("/api/v1/documents/{}", doc["id"].as_str().unwrap()));
-    let send = |body: &'static str| app.client.patch(&url).bearer_auth(&clerk).header("content-type", "application/json").body(body).send();
-    assert_eq!(error_code(send("{not json").await.unwrap()).await, (400, "invalid_json".into()));
-    assert_eq!(error_code(send("{\"changes\": 5, \"reason\": \"r\"}").await.unwrap()).await, (422, "invalid_metadata".into()));
-    assert_eq!(error_code(send("{\"changes\": {}, \"reason\": \"r\", \"extra\": 1}").await.unwrap()).await, (422, "invalid_body".into()));
-    assert_eq!(error_code(send("{\"changes\": {\"filed_by\": \"me\"}, \"reason\": \"r\"}").await.unwrap()).await, (422, "invalid_metadata".into()));
-    assert_eq!(error_code(send("{\"changes\": {\"title\": 5}, \"reason\": \"r\"}").await.unwrap()).await, (422, "invalid_metadata".into()));
-    let r = app.client.post(app.url("/api/v1/auth/login")).header("content-type", "application/json").body("{\"username\": 1}").send().await.unwrap();
+    let url = app.url(&format!(
+        "/api/v1/documents/{}",
+        doc["id"].as_str().unwrap()
+    ));
+    let send = |body: &'static str| {
+        app.client
+            .patch(&url)
+            .bearer_auth(&clerk)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    assert_eq!(
+        error_code(send("{not json").await.unwrap()).await,
+        (400, "invalid_json".into())
+    );
+    assert_eq!(
+        error_code(send("{\"changes\": 5, \"reason\": \"r\"}").await.unwrap()).await,
+        (422, "invalid_metadata".into())
+    );
+    assert_eq!(
+        error_code(
+            send("{\"changes\": {}, \"reason\": \"r\", \"extra\": 1}")
+                .await
+                .unwrap()
+        )
+        .await,
+        (422, "invalid_body".into())
+    );
+    assert_eq!(
+        error_code(
+            send("{\"changes\": {\"filed_by\": \"me\"}, \"reason\": \"r\"}")
+                .await
+                .unwrap()
+        )
+        .await,
+        (422, "invalid_metadata".into())
+    );
+    assert_eq!(
+        error_code(
+            send("{\"changes\": {\"title\": 5}, \"reason\": \"r\"}")
+                .await
+                .unwrap()
+        )
+        .await,
+        (422, "invalid_metadata".into())
+    );
+    let r = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("content-type", "application/json")
+        .body("{\"username\": 1}")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(r).await, (422, "invalid_body".into()));
 }
 
@@ -144,7 +279,9 @@ async fn path_tricks_and_unknown_routes_are_404() {
         let (status, code) = error_code(r).await;
         assert_eq!((status, code.as_str()), (404, "not_found"), "{path}");
     }
-    let r = app.get(&staff, "/api/v1/documents/x/content?version=abc").await;
+    let r = app
+        .get(&staff, "/api/v1/documents/x/content?version=abc")
+        .await;
     assert_eq!(error_code(r).await, (400, "invalid_query".into()));
 }
 
@@ -155,18 +292,43 @@ async fn forged_expired_and_missing_tokens_are_401() {
     let b64 = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
     let now = chrono::Utc::now().timestamp();
     let claims = json!({"sub": "admin", "iss": "dangan", "aud": "dangan-api", "exp": now + 600, "iat": now, "nbf": now, "jti": "x"});
-    let none = format!("{}.{}.", b64(json!({"alg": "none", "typ": "JWT"})), b64(claims.clone()));
+    let none = format!(
+        "{}.{}.",
+        b64(json!({"alg": "none", "typ": "JWT"})),
+        b64(claims.clone())
+    );
     let real = app.token("staff_bj").await;
     let parts: Vec<&str> = real.split('.').collect();
     let tampered = format!("{}.{}.{}", parts[0], b64(claims), parts[2]);
     for token in [none.as_str(), tampered.as_str(), "garbage", ""] {
-        let r = app.client.get(app.url("/api/v1/auth/me")).header("authorization", format!("Bearer {token}")).send().await.unwrap();
+        let r = app
+            .client
+            .get(app.url("/api/v1/auth/me"))
+            .header("authorization", format!("Bearer {token}"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(error_code(r).await.0, 401, "{token}");
     }
-    let r = app.client.get(app.url("/api/v1/auth/me")).send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url("/api/v1/auth/me"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(r).await, (401, "unauthenticated".into()));
-    let r = app.client.get(app.url("/api/v1/auth/me")).header("authorization", format!("Basic {real}")).send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url("/api/v1/auth/me"))
+        .header("authorization", format!("Basic {real}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(r).await.0, 401);
-    let refused = app.audit_records().iter().filter(|r| r["action"] == "auth.token_refused").count();
+    let refused = app
+        .audit_records()
+        .iter()
+        .filter(|r| r["action"] == "auth.token_refused")
+        .count();
     assert_eq!(refused, 6);
 }

@@ -7,20 +7,37 @@ use serde_json::Value;
 
 use crate::helpers::{ADMIN_PASSWORD, MASTER_KEY, repair_order};
 
+/// A `dangan` process; killed when dropped, so a failing test leaves none behind.
 pub struct Server {
     pub child: Child,
     pub address: String,
 }
 
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Starts the real `dangan` binary on `data_dir` and waits until it answers.
 pub async fn start_server(data_dir: &std::path::Path) -> Server {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_dangan"))
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .args([
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
         .arg(data_dir)
         .env("DANGAN_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("DANGAN__CRYPTO__MASTER_KEY", MASTER_KEY)
@@ -30,11 +47,17 @@ pub async fn start_server(data_dir: &std::path::Path) -> Server {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let address = format!("http://127.0.0.1:{port}");
+    let server = Server {
+        child,
+        address: format!("http://127.0.0.1:{port}"),
+    };
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(30) {
-        if reqwest::get(format!("{address}/healthz")).await.is_ok_and(|r| r.status() == 200) {
-            return Server { child, address };
+        if reqwest::get(format!("{}/healthz", server.address))
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            return server;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -42,8 +65,16 @@ pub async fn start_server(data_dir: &std::path::Path) -> Server {
 }
 
 pub async fn login(client: &reqwest::Client, address: &str, user: &str, password: &str) -> String {
-    let r = client.post(format!("{address}/api/v1/auth/login")).json(&serde_json::json!({"username": user, "password": password})).send().await.unwrap();
-    r.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_string()
+    let r = client
+        .post(format!("{address}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": user, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    r.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 #[tokio::test]
@@ -53,7 +84,13 @@ async fn a_filing_acknowledged_with_201_survives_kill_9() {
     let mut server = start_server(dir.path()).await;
     let admin = login(&client, &server.address, "admin", ADMIN_PASSWORD).await;
     let clerk = serde_json::json!({"username": "clerk", "password": "clerk-password", "roles": ["clerk"], "branch": "BJ01", "clearance": "restricted"});
-    let r = client.post(format!("{}/api/v1/users", server.address)).bearer_auth(&admin).json(&clerk).send().await.unwrap();
+    let r = client
+        .post(format!("{}/api/v1/users", server.address))
+        .bearer_auth(&admin)
+        .json(&clerk)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
     let token = login(&client, &server.address, "clerk", "clerk-password").await;
     let mut filed = vec![];
@@ -61,11 +98,24 @@ async fn a_filing_acknowledged_with_201_survives_kill_9() {
         let body = format!("第{i}份委托书").repeat(1000).into_bytes();
         let form = reqwest::multipart::Form::new()
             .text("metadata", repair_order().to_string())
-            .part("file", reqwest::multipart::Part::bytes(body.clone()).file_name("a.txt"));
-        let r = client.post(format!("{}/api/v1/documents", server.address)).bearer_auth(&token).multipart(form).send().await.unwrap();
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(body.clone()).file_name("a.txt"),
+            );
+        let r = client
+            .post(format!("{}/api/v1/documents", server.address))
+            .bearer_auth(&token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 201);
         let doc: Value = r.json().await.unwrap();
-        filed.push((doc["id"].as_str().unwrap().to_string(), doc["archive_no"].as_str().unwrap().to_string(), body));
+        filed.push((
+            doc["id"].as_str().unwrap().to_string(),
+            doc["archive_no"].as_str().unwrap().to_string(),
+            body,
+        ));
     }
     server.child.kill().unwrap(); // SIGKILL, right after the last 201
     server.child.wait().unwrap();
@@ -73,10 +123,26 @@ async fn a_filing_acknowledged_with_201_survives_kill_9() {
     let mut server = start_server(dir.path()).await;
     let token = login(&client, &server.address, "clerk", "clerk-password").await;
     for (id, archive_no, body) in &filed {
-        let r = client.get(format!("{}/api/v1/documents/{archive_no}/content", server.address)).bearer_auth(&token).send().await.unwrap();
+        let r = client
+            .get(format!(
+                "{}/api/v1/documents/{archive_no}/content",
+                server.address
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200, "{archive_no}");
         assert_eq!(r.bytes().await.unwrap().as_ref(), body.as_slice());
-        let meta: Value = client.get(format!("{}/api/v1/documents/{id}", server.address)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        let meta: Value = client
+            .get(format!("{}/api/v1/documents/{id}", server.address))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(meta["archive_no"], archive_no.as_str());
     }
     let report = dangan::audit::verify(&dir.path().join("audit/retrieval.log")).unwrap();

@@ -41,8 +41,13 @@ pub fn s3_target() -> Option<S3Target> {
             secret_key: std::env::var("DANGAN_TEST_S3_SECRET_KEY").unwrap_or_default(),
         }),
         _ => {
-            assert!(std::env::var("CI").is_err(), "CI must run the S3 tests: DANGAN_TEST_S3_ENDPOINT is not set");
-            eprintln!("DANGAN_TEST_S3_ENDPOINT not set: skipping the S3 part of this test (.ci/run sets it)");
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI must run the S3 tests: DANGAN_TEST_S3_ENDPOINT is not set"
+            );
+            eprintln!(
+                "DANGAN_TEST_S3_ENDPOINT not set: skipping the S3 part of this test (.ci/run sets it)"
+            );
             None
         }
     }
@@ -56,7 +61,14 @@ pub struct TestApp {
 }
 
 pub fn test_config(data_dir: &Path, store: &Store) -> Config {
-    let mut config = Config::load(None, &Overrides { bind: Some("127.0.0.1:0".into()), data_dir: Some(data_dir.to_path_buf()) }).unwrap();
+    let mut config = Config::load(
+        None,
+        &Overrides {
+            bind: Some("127.0.0.1:0".into()),
+            data_dir: Some(data_dir.to_path_buf()),
+        },
+    )
+    .unwrap();
     config.crypto.master_key = MASTER_KEY.to_string().into();
     config.auth.bootstrap_admin_password = ADMIN_PASSWORD.to_string().into();
     config.server.workers = 2;
@@ -93,15 +105,33 @@ pub async fn spawn_app_with(store: Store) -> TestApp {
 }
 
 pub async fn spawn_app_in(dir: tempfile::TempDir, config: Config) -> TestApp {
-    let app = Application::build(config.clone()).await.expect("application starts");
+    let app = Application::build(config.clone())
+        .await
+        .expect("application starts");
     let port = app.port();
     tokio::spawn(app.run_until_stopped());
-    let app = TestApp { address: format!("http://127.0.0.1:{port}"), client: reqwest::Client::new(), dir, config };
+    let app = TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::new(),
+        dir,
+        config,
+    };
     let admin = app.login("admin", ADMIN_PASSWORD).await;
     for (name, roles, branch, clearance) in USERS {
         let body = json!({"username": name, "password": PASSWORD, "roles": roles, "branch": branch, "clearance": clearance});
-        let r = app.client.post(app.url("/api/v1/users")).bearer_auth(&admin).json(&body).send().await.unwrap();
-        assert!(r.status() == 201 || r.status() == 409, "creating {name}: {}", r.status());
+        let r = app
+            .client
+            .post(app.url("/api/v1/users"))
+            .bearer_auth(&admin)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            r.status() == 201 || r.status() == 409,
+            "creating {name}: {}",
+            r.status()
+        );
     }
     app
 }
@@ -140,28 +170,65 @@ impl TestApp {
     pub async fn login(&self, username: &str, password: &str) -> String {
         let r = self.post_login(username, password).await;
         assert_eq!(r.status(), 200, "login {username}");
-        r.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_string()
+        r.json::<Value>().await.unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     pub async fn post_login(&self, username: &str, password: &str) -> reqwest::Response {
-        self.client.post(self.url("/api/v1/auth/login")).json(&json!({"username": username, "password": password})).send().await.unwrap()
+        self.client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({"username": username, "password": password}))
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn token(&self, username: &str) -> String {
-        let pw = if username == "admin" { ADMIN_PASSWORD } else { PASSWORD };
+        let pw = if username == "admin" {
+            ADMIN_PASSWORD
+        } else {
+            PASSWORD
+        };
         self.login(username, pw).await
     }
 
-    pub async fn file(&self, token: &str, metadata: &Value, filename: &str, bytes: Vec<u8>) -> reqwest::Response {
+    pub async fn file(
+        &self,
+        token: &str,
+        metadata: &Value,
+        filename: &str,
+        bytes: Vec<u8>,
+    ) -> reqwest::Response {
         let form = Form::new()
-            .part("metadata", Part::text(metadata.to_string()).mime_str("application/json").unwrap())
-            .part("file", Part::bytes(bytes).file_name(filename.to_string()).mime_str("text/plain").unwrap());
-        self.client.post(self.url("/api/v1/documents")).bearer_auth(token).multipart(form).send().await.unwrap()
+            .part(
+                "metadata",
+                Part::text(metadata.to_string())
+                    .mime_str("application/json")
+                    .unwrap(),
+            )
+            .part(
+                "file",
+                Part::bytes(bytes)
+                    .file_name(filename.to_string())
+                    .mime_str("text/plain")
+                    .unwrap(),
+            );
+        self.client
+            .post(self.url("/api/v1/documents"))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Files a document and returns its JSON, asserting 201.
     pub async fn file_ok(&self, token: &str, metadata: &Value, bytes: &[u8]) -> Value {
-        let r = self.file(token, metadata, "order.txt", bytes.to_vec()).await;
+        let r = self
+            .file(token, metadata, "order.txt", bytes.to_vec())
+            .await;
         let status = r.status();
         let body: Value = r.json().await.unwrap();
         assert_eq!(status, 201, "{body}");
@@ -169,11 +236,17 @@ impl TestApp {
     }
 
     pub async fn get(&self, token: &str, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).bearer_auth(token).send().await.unwrap()
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn content(&self, token: &str, id: &str) -> reqwest::Response {
-        self.get(token, &format!("/api/v1/documents/{id}/content")).await
+        self.get(token, &format!("/api/v1/documents/{id}/content"))
+            .await
     }
 
     /// Every object file below the local store, for scans and tampering.
@@ -181,7 +254,11 @@ impl TestApp {
         fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
             for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
                 let p = e.path();
-                if p.is_dir() { walk(&p, out) } else { out.push(p) }
+                if p.is_dir() {
+                    walk(&p, out)
+                } else {
+                    out.push(p)
+                }
             }
         }
         let mut out = vec![];
@@ -191,13 +268,25 @@ impl TestApp {
 
     /// The records of the retrieval log.
     pub fn audit_records(&self) -> Vec<Value> {
-        let text = std::fs::read_to_string(self.dir.path().join("audit/retrieval.log")).unwrap_or_default();
-        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+        let text = std::fs::read_to_string(self.dir.path().join("audit/retrieval.log"))
+            .unwrap_or_default();
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
     }
 }
 
 pub async fn error_code(r: reqwest::Response) -> (u16, String) {
     let status = r.status().as_u16();
-    let body: Value = r.json().await.unwrap_or_else(|e| panic!("error body is not JSON ({status}): {e}"));
-    (status, body["error"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {body}")).to_string())
+    let body: Value = r
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("error body is not JSON ({status}): {e}"));
+    (
+        status,
+        body["error"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error code in {body}"))
+            .to_string(),
+    )
 }

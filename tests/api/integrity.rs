@@ -3,13 +3,18 @@
 
 use std::path::PathBuf;
 
-use crate::helpers::{TestApp, error_code, repair_order, spawn_app, spawn_app_in, test_config, Store};
+use crate::helpers::{
+    Store, TestApp, error_code, repair_order, spawn_app, spawn_app_in, test_config,
+};
 
 const MARKER: &str = "PLAINTEXT-MARKER-维修委托书-7f3a";
 
 async fn filed(app: &TestApp, body: &str) -> String {
     let clerk = app.token("clerk_bj").await;
-    app.file_ok(&clerk, &repair_order(), body.as_bytes()).await["id"].as_str().unwrap().to_string()
+    app.file_ok(&clerk, &repair_order(), body.as_bytes()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 fn content_file(app: &TestApp, id: &str) -> PathBuf {
@@ -25,13 +30,32 @@ async fn assert_integrity_error(app: &TestApp, id: &str) {
 #[tokio::test]
 async fn the_object_store_holds_no_plaintext() {
     let app = spawn_app().await;
-    filed(&app, &format!("{MARKER} 客户王伟 13812341234 11010519491231002X")).await;
+    filed(
+        &app,
+        &format!("{MARKER} 客户王伟 13812341234 11010519491231002X"),
+    )
+    .await;
     let files = app.object_files();
-    assert!(files.len() >= 3, "expected manifest, content and system objects, got {files:?}");
-    let vin = repair_order()["vehicle"]["vin"].as_str().unwrap().to_string();
+    assert!(
+        files.len() >= 3,
+        "expected manifest, content and system objects, got {files:?}"
+    );
+    let vin = repair_order()["vehicle"]["vin"]
+        .as_str()
+        .unwrap()
+        .to_string();
     for file in files {
         let bytes = std::fs::read(&file).unwrap();
-        for needle in [MARKER, "13812341234", "11010519491231002X", "王伟", "刹车片", vin.as_str(), "clerk_bj", "staff_bj"] {
+        for needle in [
+            MARKER,
+            "13812341234",
+            "11010519491231002X",
+            "王伟",
+            "刹车片",
+            vin.as_str(),
+            "clerk_bj",
+            "staff_bj",
+        ] {
             let found = bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
             assert!(!found, "{needle:?} found in {}", file.display());
         }
@@ -45,7 +69,10 @@ async fn flipping_any_byte_of_a_content_object_is_an_integrity_error() {
     let path = content_file(&app, &id);
     let original = std::fs::read(&path).unwrap();
     // Every byte position of the header, then a spread over the body and the tag.
-    let positions: Vec<usize> = (0..15).chain((15..original.len()).step_by(37)).chain([original.len() - 1]).collect();
+    let positions: Vec<usize> = (0..15)
+        .chain((15..original.len()).step_by(37))
+        .chain([original.len() - 1])
+        .collect();
     for pos in positions {
         let mut bad = original.clone();
         bad[pos] ^= 0x40;
@@ -53,7 +80,12 @@ async fn flipping_any_byte_of_a_content_object_is_an_integrity_error() {
         assert_integrity_error(&app, &id).await;
     }
     std::fs::write(&path, &original).unwrap();
-    assert_eq!(app.content(&app.token("staff_bj").await, &id).await.status(), 200);
+    assert_eq!(
+        app.content(&app.token("staff_bj").await, &id)
+            .await
+            .status(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -102,7 +134,13 @@ async fn a_damaged_or_swapped_manifest_is_an_integrity_error_after_restart() {
         let r = app.get(&staff, &format!("/api/v1/documents/{id}")).await;
         assert_eq!(error_code(r).await, (500, "integrity_error".into()), "{id}");
     }
-    assert_eq!(app.get(&staff, &format!("/api/v1/documents/{c}")).await.status(), 200, "the rest stays available");
+    assert_eq!(
+        app.get(&staff, &format!("/api/v1/documents/{c}"))
+            .await
+            .status(),
+        200,
+        "the rest stays available"
+    );
 }
 
 #[tokio::test]
@@ -111,7 +149,10 @@ async fn a_wrong_master_key_fails_cleanly_at_start() {
     filed(&app, "x").await;
     let mut config = test_config(app.dir.path(), &Store::Local);
     config.crypto.master_key = "ff".repeat(32).into();
-    let err = dangan::startup::Application::build(config).await.err().expect("refuses to start");
+    let err = dangan::startup::Application::build(config)
+        .await
+        .err()
+        .expect("refuses to start");
     assert!(err.contains("wrong master key"), "{err}");
 }
 
@@ -123,7 +164,10 @@ async fn the_generated_master_key_file_is_private() {
     config.crypto.master_key = String::new().into();
     let app = spawn_app_in(dir, config).await;
     for file in ["keys/master.key", "keys/jwt-ed25519.der"] {
-        let mode = std::fs::metadata(app.dir.path().join(file)).unwrap().permissions().mode();
+        let mode = std::fs::metadata(app.dir.path().join(file))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600, "{file}");
     }
 }

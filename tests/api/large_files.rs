@@ -8,7 +8,10 @@ use crate::crash::{login, start_server};
 use crate::helpers::{ADMIN_PASSWORD, repair_order, spawn_app};
 
 /// Deterministic, incompressible-looking bytes, produced piece by piece.
-fn pattern(total: u64, piece: usize) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+fn pattern(
+    total: u64,
+    piece: usize,
+) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
     let mut sent = 0u64;
     futures_util::stream::iter(std::iter::from_fn(move || {
@@ -37,14 +40,41 @@ async fn pattern_sha(total: u64) -> String {
     hex::encode(h.finalize())
 }
 
-async fn upload(client: &reqwest::Client, address: &str, token: &str, total: u64) -> reqwest::Response {
-    let part = reqwest::multipart::Part::stream_with_length(reqwest::Body::wrap_stream(pattern(total, 1 << 20)), total).file_name("big.bin");
-    let form = reqwest::multipart::Form::new().text("metadata", repair_order().to_string()).part("file", part);
-    client.post(format!("{address}/api/v1/documents")).bearer_auth(token).multipart(form).send().await.unwrap()
+async fn upload(
+    client: &reqwest::Client,
+    address: &str,
+    token: &str,
+    total: u64,
+) -> reqwest::Response {
+    let part = reqwest::multipart::Part::stream_with_length(
+        reqwest::Body::wrap_stream(pattern(total, 1 << 20)),
+        total,
+    )
+    .file_name("big.bin");
+    let form = reqwest::multipart::Form::new()
+        .text("metadata", repair_order().to_string())
+        .part("file", part);
+    client
+        .post(format!("{address}/api/v1/documents"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
 }
 
-async fn download_sha(client: &reqwest::Client, address: &str, token: &str, id: &str) -> (String, u64) {
-    let r = client.get(format!("{address}/api/v1/documents/{id}/content")).bearer_auth(token).send().await.unwrap();
+async fn download_sha(
+    client: &reqwest::Client,
+    address: &str,
+    token: &str,
+    id: &str,
+) -> (String, u64) {
+    let r = client
+        .get(format!("{address}/api/v1/documents/{id}/content"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let mut h = Sha256::new();
     let mut n = 0u64;
@@ -67,7 +97,13 @@ async fn a_100_mib_file_round_trips_byte_for_byte() {
     let doc: serde_json::Value = r.json().await.unwrap();
     let expected = pattern_sha(total).await;
     assert_eq!(doc["versions"][0]["sha256"], expected.as_str());
-    let (sha, n) = download_sha(&app.client, &app.address, &clerk, doc["id"].as_str().unwrap()).await;
+    let (sha, n) = download_sha(
+        &app.client,
+        &app.address,
+        &clerk,
+        doc["id"].as_str().unwrap(),
+    )
+    .await;
     assert_eq!((sha, n), (expected, total));
 }
 
@@ -86,7 +122,13 @@ async fn a_1_gib_upload_and_download_stay_under_150_mib_of_server_memory() {
     let mut server = start_server(dir.path()).await;
     let admin = login(&client, &server.address, "admin", ADMIN_PASSWORD).await;
     let clerk = serde_json::json!({"username": "clerk", "password": "clerk-password", "roles": ["clerk"], "branch": "BJ01", "clearance": "restricted"});
-    client.post(format!("{}/api/v1/users", server.address)).bearer_auth(&admin).json(&clerk).send().await.unwrap();
+    client
+        .post(format!("{}/api/v1/users", server.address))
+        .bearer_auth(&admin)
+        .json(&clerk)
+        .send()
+        .await
+        .unwrap();
     let token = login(&client, &server.address, "clerk", "clerk-password").await;
     let before = peak_rss_kib(server.child.id());
     let total = 1024 * 1024 * 1024;
@@ -96,7 +138,13 @@ async fn a_1_gib_upload_and_download_stay_under_150_mib_of_server_memory() {
     let up = started.elapsed();
     let doc: serde_json::Value = r.json().await.unwrap();
     let started = std::time::Instant::now();
-    let (sha, n) = download_sha(&client, &server.address, &token, doc["id"].as_str().unwrap()).await;
+    let (sha, n) = download_sha(
+        &client,
+        &server.address,
+        &token,
+        doc["id"].as_str().unwrap(),
+    )
+    .await;
     let down = started.elapsed();
     assert_eq!(n, total);
     assert_eq!(sha, doc["versions"][0]["sha256"].as_str().unwrap());
@@ -112,5 +160,8 @@ async fn a_1_gib_upload_and_download_stay_under_150_mib_of_server_memory() {
     );
     server.child.kill().unwrap();
     server.child.wait().unwrap();
-    assert!(peak < 150 * 1024, "server peak RSS {peak} KiB is over 150 MiB");
+    assert!(
+        peak < 150 * 1024,
+        "server peak RSS {peak} KiB is over 150 MiB"
+    );
 }

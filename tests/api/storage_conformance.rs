@@ -10,23 +10,48 @@ use crate::helpers::{Store, error_code, repair_order, s3_target, spawn_app_with,
 
 async fn conformance(store: BlobStore) {
     let p = |s: &str| Path::from(s);
-    assert!(store.get(&p("t/missing")).await.unwrap().is_none(), "missing objects are None");
+    assert!(
+        store.get(&p("t/missing")).await.unwrap().is_none(),
+        "missing objects are None"
+    );
     assert!(store.get_stream(&p("t/missing")).await.unwrap().is_none());
-    store.delete(&p("t/missing")).await.expect("deleting a missing object succeeds");
+    store
+        .delete(&p("t/missing"))
+        .await
+        .expect("deleting a missing object succeeds");
 
     store.put(&p("t/a/1"), b"one".to_vec()).await.unwrap();
     store.put(&p("t/a/2"), b"two".to_vec()).await.unwrap();
     store.put(&p("t/b/1"), Vec::new()).await.unwrap();
-    assert_eq!(store.get(&p("t/a/1")).await.unwrap().unwrap().as_ref(), b"one");
-    assert_eq!(store.get(&p("t/b/1")).await.unwrap().unwrap().len(), 0, "empty objects exist");
+    assert_eq!(
+        store.get(&p("t/a/1")).await.unwrap().unwrap().as_ref(),
+        b"one"
+    );
+    assert_eq!(
+        store.get(&p("t/b/1")).await.unwrap().unwrap().len(),
+        0,
+        "empty objects exist"
+    );
     store.put(&p("t/a/1"), b"uno".to_vec()).await.unwrap();
-    assert_eq!(store.get(&p("t/a/1")).await.unwrap().unwrap().as_ref(), b"uno", "put replaces");
-    let mut listed: Vec<String> = store.list(&p("t/a")).await.unwrap().iter().map(|p| p.to_string()).collect();
+    assert_eq!(
+        store.get(&p("t/a/1")).await.unwrap().unwrap().as_ref(),
+        b"uno",
+        "put replaces"
+    );
+    let mut listed: Vec<String> = store
+        .list(&p("t/a"))
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
     listed.sort();
     assert_eq!(listed, ["t/a/1", "t/a/2"], "list is by path segment");
 
     // Large objects stream up as multipart uploads and come back identical.
-    let big: Vec<u8> = (0..20 * 1024 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let big: Vec<u8> = (0..20 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
     let mut w = store.writer(p("t/big"));
     for piece in big.chunks(1_000_003) {
         w.write(piece).await.unwrap();
@@ -87,9 +112,14 @@ async fn filing_round_trip_on_s3() {
     let r = app.content(&staff, id).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.bytes().await.unwrap().as_ref(), body.as_slice());
-    let r = app.get(&staff, "/api/v1/documents/BJ01-WX-2026-000002").await;
+    let r = app
+        .get(&staff, "/api/v1/documents/BJ01-WX-2026-000002")
+        .await;
     assert_eq!(error_code(r).await.0, 404);
-    assert!(app.object_files().is_empty(), "nothing lands on the local disk when the store is S3");
+    assert!(
+        app.object_files().is_empty(),
+        "nothing lands on the local disk when the store is S3"
+    );
 }
 
 #[tokio::test]
@@ -104,6 +134,9 @@ async fn an_unreachable_store_is_refused_at_start_with_a_clear_message() {
     let mut config = test_config(dir.path(), &Store::S3(target));
     config.storage.s3.max_retries = 0;
     config.storage.s3.request_timeout_secs = 2;
-    let err = dangan::startup::Application::build(config).await.err().expect("refuses to start");
+    let err = dangan::startup::Application::build(config)
+        .await
+        .err()
+        .expect("refuses to start");
     assert!(err.contains("unreachable"), "{err}");
 }

@@ -13,8 +13,16 @@ async fn login_gives_a_short_lived_bearer_token() {
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 900);
     let token = body["access_token"].as_str().unwrap();
-    let me: Value = app.get(token, "/api/v1/auth/me").await.json().await.unwrap();
-    assert_eq!(me, json!({"username": "staff_bj", "roles": ["staff"], "branch": "BJ01", "clearance": "internal"}));
+    let me: Value = app
+        .get(token, "/api/v1/auth/me")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        me,
+        json!({"username": "staff_bj", "roles": ["staff"], "branch": "BJ01", "clearance": "internal"})
+    );
 }
 
 #[tokio::test]
@@ -32,21 +40,60 @@ async fn only_admins_manage_users_and_never_their_own_roles() {
     let admin = app.token("admin").await;
     let clerk = app.token("clerk_bj").await;
     let new = json!({"username": "clerk2", "password": "another-password", "roles": ["clerk"], "branch": "BJ02", "clearance": "internal"});
-    let r = app.client.post(app.url("/api/v1/users")).bearer_auth(&clerk).json(&new).send().await.unwrap();
+    let r = app
+        .client
+        .post(app.url("/api/v1/users"))
+        .bearer_auth(&clerk)
+        .json(&new)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(r).await, (403, "forbidden".into()));
-    let r = app.client.post(app.url("/api/v1/users")).bearer_auth(&admin).json(&new).send().await.unwrap();
+    let r = app
+        .client
+        .post(app.url("/api/v1/users"))
+        .bearer_auth(&admin)
+        .json(&new)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
     let body = r.text().await.unwrap();
-    assert!(!body.contains("argon2") && !body.contains("another-password"), "{body}");
-    let r = app.client.post(app.url("/api/v1/users")).bearer_auth(&admin).json(&new).send().await.unwrap();
+    assert!(
+        !body.contains("argon2") && !body.contains("another-password"),
+        "{body}"
+    );
+    let r = app
+        .client
+        .post(app.url("/api/v1/users"))
+        .bearer_auth(&admin)
+        .json(&new)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(r).await, (409, "user_exists".into()));
-    let r = app.client.patch(app.url("/api/v1/users/admin")).bearer_auth(&admin).json(&json!({"roles": ["admin", "clerk"]})).send().await.unwrap();
+    let r = app
+        .client
+        .patch(app.url("/api/v1/users/admin"))
+        .bearer_auth(&admin)
+        .json(&json!({"roles": ["admin", "clerk"]}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(r).await, (403, "forbidden".into()));
     let list: Value = app.get(&admin, "/api/v1/users").await.json().await.unwrap();
     assert_eq!(list["users"].as_array().unwrap().len(), 8);
     let records = app.audit_records();
-    assert!(records.iter().any(|r| r["action"] == "admin.user.create" && r["detail"]["username"] == "clerk2"));
-    assert!(records.iter().any(|r| r["action"] == "admin.user.update" && r["outcome"] == "denied"));
+    assert!(
+        records
+            .iter()
+            .any(|r| r["action"] == "admin.user.create" && r["detail"]["username"] == "clerk2")
+    );
+    assert!(
+        records
+            .iter()
+            .any(|r| r["action"] == "admin.user.update" && r["outcome"] == "denied")
+    );
 }
 
 #[tokio::test]
@@ -55,22 +102,57 @@ async fn disabling_a_user_or_changing_roles_takes_effect_on_the_next_request() {
     let admin = app.token("admin").await;
     let staff = app.token("staff_bj").await;
     assert_eq!(app.get(&staff, "/api/v1/auth/me").await.status(), 200);
-    let r = app.client.patch(app.url("/api/v1/users/staff_bj")).bearer_auth(&admin).json(&json!({"roles": ["auditor"]})).send().await.unwrap();
+    let r = app
+        .client
+        .patch(app.url("/api/v1/users/staff_bj"))
+        .bearer_auth(&admin)
+        .json(&json!({"roles": ["auditor"]}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    let me: Value = app.get(&staff, "/api/v1/auth/me").await.json().await.unwrap();
+    let me: Value = app
+        .get(&staff, "/api/v1/auth/me")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["roles"], json!(["auditor"]));
-    let r = app.client.patch(app.url("/api/v1/users/staff_bj")).bearer_auth(&admin).json(&json!({"disabled": true})).send().await.unwrap();
+    let r = app
+        .client
+        .patch(app.url("/api/v1/users/staff_bj"))
+        .bearer_auth(&admin)
+        .json(&json!({"disabled": true}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(error_code(app.get(&staff, "/api/v1/auth/me").await).await, (401, "user_disabled".into()));
-    assert_eq!(error_code(app.post_login("staff_bj", PASSWORD).await).await, (401, "invalid_credentials".into()));
+    assert_eq!(
+        error_code(app.get(&staff, "/api/v1/auth/me").await).await,
+        (401, "user_disabled".into())
+    );
+    assert_eq!(
+        error_code(app.post_login("staff_bj", PASSWORD).await).await,
+        (401, "invalid_credentials".into())
+    );
 }
 
 #[tokio::test]
 async fn the_classification_scheme_is_served_to_every_user() {
     let app = spawn_app().await;
     let staff = app.token("staff_bj").await;
-    let scheme: Value = app.get(&staff, "/api/v1/classification").await.json().await.unwrap();
-    let codes: Vec<&str> = scheme["categories"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect();
+    let scheme: Value = app
+        .get(&staff, "/api/v1/classification")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let codes: Vec<&str> = scheme["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["code"].as_str().unwrap())
+        .collect();
     assert_eq!(codes, ["XS", "WX", "SB", "KH", "ZL", "KJ", "XZ"]);
     assert_eq!(scheme["categories"][1]["name_zh"], "维修档案");
 }
