@@ -23,6 +23,13 @@ pub struct Config {
     pub crypto: CryptoConfig,
     pub auth: AuthConfig,
     pub schema: SchemaConfig,
+    pub index: IndexConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexConfig {
+    pub writer_heap_mb: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -22,5 +22,6 @@ pub mod config;
 pub mod corpus;
 pub mod domain;
 pub mod error;
+pub mod index;
 pub mod startup;
 pub mod storage;

@@ -16,7 +16,7 @@ use object_store::path::Path as ObjectPath;
 use secrecy::ExposeSecret;
 
 use crate::archive::catalog::Catalog;
-use crate::archive::{Archive, Limits};
+use crate::archive::{Archive, ArchiveParts, Limits};
 use crate::audit::AuditLog;
 use crate::auth::Policy;
 use crate::auth::accounts::Accounts;
@@ -25,6 +25,7 @@ use crate::auth::tokens::TokenIssuer;
 use crate::auth::users::{NewUser, UserStore};
 use crate::config::{Config, parse_key_text};
 use crate::domain::{Branch, Classification, Level, Role};
+use crate::index::SearchIndex;
 use crate::storage::BlobStore;
 use crate::storage::envelope::{CryptoError, Keyring, MasterKey, random_bytes};
 
@@ -144,15 +145,32 @@ async fn open_state(config: Config) -> Result<AppState, String> {
         max_upload_bytes: config.server.max_upload_bytes,
         verify_before_send_bytes: config.server.verify_before_send_bytes,
     };
-    let archive = Archive::new(
-        blob.clone(),
+    let index_dir = config.data_dir.join("index");
+    let index = SearchIndex::open(
+        &index_dir,
+        keyring.derive_key("dangan/search-index/pii/v1"),
+        config.index.writer_heap_mb * 1024 * 1024,
+    )?;
+    let archive = Archive::new(ArchiveParts {
+        blob: blob.clone(),
         keyring,
         catalog,
         scheme,
-        policy.clone(),
-        audit.clone(),
+        policy: policy.clone(),
+        audit: audit.clone(),
         limits,
-    );
+        index: Arc::new(index),
+    });
+    let caught_up = archive
+        .catch_up_index()
+        .await
+        .map_err(|e| format!("cannot bring the search index up to date: {}", describe(&e)))?;
+    if caught_up > 0 {
+        tracing::info!(
+            documents = caught_up,
+            "search index caught up with the archive"
+        );
+    }
     let accounts = Accounts::new(users, tokens, policy, audit);
     Ok(AppState {
         archive,

@@ -9,6 +9,7 @@ mod classification;
 mod documents;
 mod health;
 mod multipart;
+mod search;
 mod users;
 mod vehicles;
 
@@ -52,7 +53,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
                 .route(
                     "/vehicles/{vin}/documents",
                     web::get().to(vehicles::documents),
-                ),
+                )
+                .route("/search", web::get().to(search::search)),
         )
         .default_service(web::to(not_found));
 }

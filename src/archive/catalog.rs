@@ -151,6 +151,17 @@ impl Catalog {
         })
     }
 
+    /// Every document's manifest.
+    pub fn all(&self) -> Vec<Arc<Manifest>> {
+        self.inner
+            .read()
+            .expect("catalog lock")
+            .docs
+            .values()
+            .map(|e| e.manifest.clone())
+            .collect()
+    }
+
     pub fn by_vin(&self, vin: &str) -> Vec<Arc<Manifest>> {
         let inner = self.inner.read().expect("catalog lock");
         inner

@@ -6,7 +6,7 @@ use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use sha2::{Digest, Sha256};
 
-use super::{Archive, Upload, UploadStream};
+use super::{Archive, Upload, UploadStream, extract};
 use crate::domain::DocumentId;
 use crate::error::{Error, Result};
 use crate::storage::blob::ObjectWriter;
@@ -21,6 +21,8 @@ pub(super) struct Stored {
     pub key: WrappedKey,
     pub filename: String,
     pub content_type: String,
+    /// The plaintext, kept when it is small and of a type with a text extractor.
+    pub text: Option<Vec<u8>>,
 }
 
 /// Keeps the last path segment, drops control characters, bounds the length.
@@ -55,26 +57,30 @@ impl Archive {
         let dek = DataKey::generate();
         let mut writer = self.blob.writer(content_path(id, version));
         let mut body = upload.body;
+        let declared = upload.content_type.as_str();
+        let content_type = if declared.is_empty() || declared == "application/octet-stream" {
+            mime_guess::from_path(&upload.filename)
+                .first_or_octet_stream()
+                .essence_str()
+                .to_string()
+        } else {
+            clean_content_type(declared)
+        };
+        let mut text = extract::extractable(&content_type).then(Vec::new);
         let result = self
-            .encrypt_into(&dek, &context, &mut body, &mut writer)
+            .encrypt_into(&dek, &context, &mut body, &mut writer, &mut text)
             .await;
         match result {
             Ok((sha256, size)) => {
                 writer.finish().await?;
-                let content_type = if upload.content_type.is_empty() {
-                    mime_guess::from_path(&upload.filename)
-                        .first_or_octet_stream()
-                        .essence_str()
-                        .to_string()
-                } else {
-                    clean_content_type(&upload.content_type)
-                };
+                let key = self.keyring.wrap(&dek, &context);
                 Ok(Stored {
                     sha256,
                     size,
-                    key: self.keyring.wrap(&dek, &context),
+                    key,
                     filename: clean_filename(&upload.filename),
                     content_type,
+                    text,
                 })
             }
             Err(e) => {
@@ -90,6 +96,7 @@ impl Archive {
         context: &str,
         body: &mut S,
         writer: &mut ObjectWriter,
+        text: &mut Option<Vec<u8>>,
     ) -> Result<(String, u64)> {
         let (mut enc, header) = ContentEncryptor::new(dek, context, DEFAULT_CHUNK);
         writer.write(&header).await?;
@@ -109,6 +116,13 @@ impl Archive {
                 ));
             }
             hasher.update(&piece);
+            if let Some(t) = text.as_mut() {
+                if size <= extract::MAX_EXTRACT_BYTES {
+                    t.extend_from_slice(&piece);
+                } else {
+                    *text = None;
+                }
+            }
             enc.update(&piece, &mut out)
                 .map_err(|e| Error::internal(e.to_string()))?;
             if out.len() >= DEFAULT_CHUNK {

@@ -4,6 +4,7 @@ use chrono::{Datelike, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::search::text_of_upload;
 use super::views::{DocumentView, mask_value};
 use super::{Archive, Upload, UploadStream};
 use crate::audit::{Context, Outcome};
@@ -97,7 +98,7 @@ impl Archive {
         }
 
         let id = DocumentId::new();
-        let stored = match self.store_content(id, 1, upload).await {
+        let mut stored = match self.store_content(id, 1, upload).await {
             Ok(s) => s,
             Err(e) => return refuse(e).await,
         };
@@ -106,6 +107,7 @@ impl Archive {
         let archive_no =
             self.catalog
                 .allocate((branch.clone(), category.code.clone(), start.year()));
+        let (text, status) = text_of_upload(&stored.content_type, stored.text.take(), stored.size);
         let manifest = Manifest {
             format: FORMAT,
             id,
@@ -130,6 +132,7 @@ impl Archive {
             }],
             corrections: vec![],
             revision: 1,
+            text: Some(status),
         };
         let event = ctx
             .event("document.file", Outcome::Allowed)
@@ -151,6 +154,7 @@ impl Archive {
             return refuse(e).await;
         }
         let view = DocumentView::of(&manifest);
+        self.index.upsert(&manifest, &text);
         self.catalog.insert(manifest);
         Ok(view)
     }
@@ -190,7 +194,7 @@ impl Archive {
             }
         };
         let n = m.latest().version + 1;
-        let stored = match self.store_content(m.id, n, upload).await {
+        let mut stored = match self.store_content(m.id, n, upload).await {
             Ok(s) => s,
             Err(e) => {
                 self.audit
@@ -201,6 +205,8 @@ impl Archive {
         };
         let mut next = (**m).clone();
         let size = stored.size;
+        let (text, status) = text_of_upload(&stored.content_type, stored.text.take(), stored.size);
+        next.text = Some(status);
         next.versions.push(Version {
             version: n,
             sha256: stored.sha256,
@@ -223,6 +229,7 @@ impl Archive {
             .put(&manifest_path(m.id), next.seal(&self.keyring))
             .await?;
         let view = DocumentView::of(&next);
+        self.index.upsert(&next, &text);
         self.catalog.insert(next);
         Ok(view)
     }
@@ -327,6 +334,8 @@ impl Archive {
             .put(&manifest_path(m.id), next.seal(&self.keyring))
             .await?;
         let view = DocumentView::of(&next);
+        let text = self.text_of(&next).await;
+        self.index.upsert(&next, &text);
         self.catalog.insert(next);
         Ok(view)
     }

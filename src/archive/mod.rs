@@ -5,8 +5,10 @@
 
 pub mod catalog;
 mod content;
+pub mod extract;
 pub mod filing;
 mod reading;
+mod search;
 pub mod views;
 
 use std::sync::Arc;
@@ -19,6 +21,7 @@ use crate::auth::policy::{DocScope, Subject};
 use crate::auth::{Action, Policy, Principal};
 use crate::domain::Classification;
 use crate::error::{Error, Result};
+use crate::index::SearchIndex;
 use crate::storage::BlobStore;
 use crate::storage::envelope::Keyring;
 use crate::storage::manifest::Manifest;
@@ -41,6 +44,18 @@ pub struct Upload<S> {
 pub trait UploadStream: Stream<Item = Result<Bytes>> + Unpin {}
 impl<T: Stream<Item = Result<Bytes>> + Unpin> UploadStream for T {}
 
+/// What an [`Archive`] is built from.
+pub struct ArchiveParts {
+    pub blob: BlobStore,
+    pub keyring: Arc<Keyring>,
+    pub catalog: Catalog,
+    pub scheme: Classification,
+    pub policy: Policy,
+    pub audit: AuditLog,
+    pub limits: Limits,
+    pub index: Arc<SearchIndex>,
+}
+
 pub struct Archive {
     blob: BlobStore,
     keyring: Arc<Keyring>,
@@ -49,18 +64,21 @@ pub struct Archive {
     policy: Policy,
     audit: AuditLog,
     limits: Limits,
+    index: Arc<SearchIndex>,
 }
 
 impl Archive {
-    pub fn new(
-        blob: BlobStore,
-        keyring: Arc<Keyring>,
-        catalog: Catalog,
-        scheme: Classification,
-        policy: Policy,
-        audit: AuditLog,
-        limits: Limits,
-    ) -> Self {
+    pub fn new(parts: ArchiveParts) -> Self {
+        let ArchiveParts {
+            blob,
+            keyring,
+            catalog,
+            scheme,
+            policy,
+            audit,
+            limits,
+            index,
+        } = parts;
         Archive {
             blob,
             keyring,
@@ -69,7 +87,12 @@ impl Archive {
             policy,
             audit,
             limits,
+            index,
         }
+    }
+
+    pub fn index(&self) -> &SearchIndex {
+        &self.index
     }
 
     pub fn scheme(&self) -> &Classification {

@@ -71,6 +71,7 @@ pub struct WrappedKey {
 pub struct MasterKey {
     id: String,
     cipher: Aes256Gcm,
+    raw: [u8; 32],
 }
 
 impl MasterKey {
@@ -88,6 +89,7 @@ impl MasterKey {
         Ok(MasterKey {
             id,
             cipher: Aes256Gcm::new(&key.into()),
+            raw: key,
         })
     }
 
@@ -117,6 +119,16 @@ impl Keyring {
 
     pub fn active_id(&self) -> &str {
         &self.active
+    }
+
+    /// A key for another purpose (e.g. keyed hashes in the search index), derived
+    /// from the active master key with HMAC-SHA256 over `label`.
+    pub fn derive_key(&self, label: &str) -> [u8; 32] {
+        use hmac::{KeyInit, Mac};
+        let mut mac = hmac::Hmac::<Sha256>::new_from_slice(&self.keys[&self.active].raw)
+            .expect("any key length");
+        mac.update(label.as_bytes());
+        mac.finalize().into_bytes().into()
     }
 
     fn key(&self, id: &str) -> Result<&MasterKey, CryptoError> {

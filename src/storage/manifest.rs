@@ -9,6 +9,7 @@ use object_store::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::envelope::{Keyring, WrappedKey};
+use crate::archive::extract::TextStatus;
 use crate::domain::metadata::Metadata;
 use crate::domain::{ArchiveNo, Branch, DocumentId, Level};
 use crate::error::{Error, Result};
@@ -33,6 +34,9 @@ pub struct Manifest {
     pub corrections: Vec<Correction>,
     /// Incremented on every change.
     pub revision: u64,
+    /// Whether the latest version's text is in the search index, or why not.
+    #[serde(default)]
+    pub text: Option<TextStatus>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -1,0 +1,144 @@
+//! Search and the search index's upkeep: what each caller may find, the text
+//! that goes into the index, and catching the index up with the store.
+
+use std::collections::HashSet;
+
+use serde_json::json;
+
+use super::Archive;
+use super::extract::{self, MAX_EXTRACT_BYTES, TextStatus};
+use crate::audit::{Context, Outcome};
+use crate::auth::{Action, Principal};
+use crate::domain::Role;
+use crate::error::Result;
+use crate::index::analysis::mask_pii;
+use crate::index::{SearchRequest, SearchResults, Visibility};
+use crate::storage::manifest::Manifest;
+
+/// The text of a just-stored version and whether it could be extracted.
+pub(super) fn text_of_upload(
+    content_type: &str,
+    text: Option<Vec<u8>>,
+    size: u64,
+) -> (String, TextStatus) {
+    let failed = |reason: String| {
+        (
+            String::new(),
+            TextStatus {
+                indexed: false,
+                reason: Some(reason),
+            },
+        )
+    };
+    match text {
+        Some(bytes) => match extract::extract(content_type, &bytes) {
+            Ok(t) => (
+                t,
+                TextStatus {
+                    indexed: true,
+                    reason: None,
+                },
+            ),
+            Err(reason) => failed(reason),
+        },
+        None if extract::extractable(content_type) && size > MAX_EXTRACT_BYTES => failed(format!(
+            "larger than {MAX_EXTRACT_BYTES} bytes: only metadata and transcript are indexed"
+        )),
+        None => failed(
+            extract::extract(content_type, &[])
+                .err()
+                .unwrap_or_default(),
+        ),
+    }
+}
+
+impl Archive {
+    /// What `p` may find: content readers their branch up to their clearance
+    /// (matching content text too); auditors every document's metadata only.
+    fn visibility(&self, p: &Principal) -> Visibility {
+        if p.roles.contains(&Role::Auditor) {
+            return Visibility {
+                branch: None,
+                max_level: None,
+                content: false,
+                granted: vec![],
+            };
+        }
+        let reads = p.roles.iter().any(|r| r.reads_content())
+            && self.policy.permits(&p.roles, Action::DocumentsContent);
+        Visibility {
+            branch: if p.branch.is_all() {
+                None
+            } else {
+                Some(p.branch.clone())
+            },
+            max_level: Some(p.clearance),
+            content: reads,
+            granted: vec![],
+        }
+    }
+
+    pub async fn search(&self, ctx: &Context, request: SearchRequest) -> Result<SearchResults> {
+        let p = self.require(ctx, Action::DocumentsRead).await?;
+        let visibility = self.visibility(&p);
+        let results = self.index.search(&request, &visibility);
+        let (outcome, total) = match &results {
+            Ok(r) => (Outcome::Allowed, Some(r.total)),
+            Err(_) => (Outcome::Error, None),
+        };
+        let detail = json!({
+            "q": request.q.as_deref().map(|q| mask_pii(q).0),
+            "category": request.category,
+            "branch": request.branch,
+            "vin": request.vin,
+            "plate": request.plate,
+            "order_no": request.order_no,
+            "from": request.from,
+            "to": request.to,
+            "page": request.page,
+            "hits": total,
+        });
+        let mut event = ctx.event("search", outcome).detail(detail);
+        event.vin = request.vin.clone();
+        self.audit.record(event).await?;
+        results
+    }
+
+    /// The text of a document's latest version, read back from the store when it
+    /// is of a type with an extractor and small enough.
+    pub(super) async fn text_of(&self, m: &Manifest) -> String {
+        let v = m.latest();
+        if !extract::extractable(&v.content_type) || v.size > MAX_EXTRACT_BYTES {
+            return String::new();
+        }
+        match self.read_verified(m.id, v).await {
+            Ok(bytes) => extract::extract(&v.content_type, &bytes).unwrap_or_default(),
+            Err(e) => {
+                tracing::error!(document = %m.id, error = ?e, "cannot read content for the index");
+                String::new()
+            }
+        }
+    }
+
+    /// Brings the index up to date with the catalog: documents missing from it or
+    /// indexed at an older revision are (re)indexed, documents no longer in the
+    /// catalog are removed. Returns how many documents were (re)indexed.
+    pub async fn catch_up_index(&self) -> Result<usize> {
+        let indexed = self.index.indexed_revisions()?;
+        let manifests = self.catalog.all();
+        let mut updated = 0;
+        let known: HashSet<String> = manifests.iter().map(|m| m.id.to_string()).collect();
+        for m in &manifests {
+            if indexed.get(&m.id.to_string()) != Some(&m.revision) {
+                let text = self.text_of(m).await;
+                self.index.upsert(m, &text);
+                updated += 1;
+            }
+        }
+        for id in indexed.keys().filter(|id| !known.contains(*id)) {
+            self.index.delete(id);
+        }
+        self.index.flush().await;
+        Ok(updated)
+    }
+}

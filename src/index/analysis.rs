@@ -1,0 +1,265 @@
+//! Text analysis for Chinese-first search.
+//!
+//! Two tokenizers over the same normalised text (NFKC, so full-width letters and
+//! digits fold to ASCII; CJK is left alone — no accent folding that strips it):
+//!
+//! - [`CharTokenizer`]: every CJK character is a token, every run of ASCII
+//!   letters/digits is one lower-cased token. Positions are token ordinals with a
+//!   gap at every separator, so a phrase never matches across punctuation. Any
+//!   substring query — one character, a surname, a rare part name jieba does not
+//!   know — is a term or phrase query on this field, which makes matching exact.
+//! - [`JiebaTokenizer`]: jieba's search mode (whole words plus their sub-words), for
+//!   ranking by words rather than characters.
+//!
+//! [`ANALYZER_VERSION`] is recorded in the index; changing either tokenizer must
+//! bump it, which makes the next start rebuild the index.
+
+use std::sync::OnceLock;
+
+use jieba_rs::Jieba;
+use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
+use unicode_normalization::UnicodeNormalization;
+
+pub const ANALYZER_VERSION: u32 = 1;
+pub const CHARS: &str = "dangan_chars";
+pub const WORDS: &str = "dangan_words";
+
+/// The process-wide jieba instance (its dictionary takes a moment to load).
+pub fn jieba() -> &'static Jieba {
+    static JIEBA: OnceLock<Jieba> = OnceLock::new();
+    JIEBA.get_or_init(Jieba::new)
+}
+
+/// NFKC-normalises text; indexing and querying both go through it.
+pub fn normalize(text: &str) -> String {
+    text.nfkc().collect()
+}
+
+pub fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F | 0x3040..=0x30FF | 0xAC00..=0xD7AF)
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() && !is_cjk(c)
+}
+
+/// Splits text into (byte offset, end, position, text) character/word tokens.
+pub fn char_tokens(text: &str) -> Vec<(usize, usize, usize, String)> {
+    let mut out = Vec::new();
+    let mut position = 0usize;
+    let mut gap = false;
+    let mut word_start: Option<usize> = None;
+    let flush = |start: usize,
+                 end: usize,
+                 out: &mut Vec<(usize, usize, usize, String)>,
+                 position: &mut usize,
+                 gap: &mut bool| {
+        if *gap && !out.is_empty() {
+            *position += 1;
+        }
+        *gap = false;
+        out.push((start, end, *position, text[start..end].to_lowercase()));
+        *position += 1;
+    };
+    for (i, c) in text.char_indices() {
+        if is_word_char(c) {
+            word_start.get_or_insert(i);
+            continue;
+        }
+        if let Some(start) = word_start.take() {
+            flush(start, i, &mut out, &mut position, &mut gap);
+        }
+        if is_cjk(c) {
+            flush(i, i + c.len_utf8(), &mut out, &mut position, &mut gap);
+        } else {
+            gap = true;
+        }
+    }
+    if let Some(start) = word_start {
+        flush(start, text.len(), &mut out, &mut position, &mut gap);
+    }
+    out
+}
+
+/// A token stream over precomputed tokens.
+pub struct VecTokenStream {
+    tokens: Vec<Token>,
+    index: usize,
+}
+
+impl TokenStream for VecTokenStream {
+    fn advance(&mut self) -> bool {
+        self.index += 1;
+        self.index <= self.tokens.len()
+    }
+    fn token(&self) -> &Token {
+        &self.tokens[self.index - 1]
+    }
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.tokens[self.index - 1]
+    }
+}
+
+#[derive(Clone, Default)]
+pub struct CharTokenizer;
+
+impl Tokenizer for CharTokenizer {
+    type TokenStream<'a> = VecTokenStream;
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
+        let tokens = char_tokens(text)
+            .into_iter()
+            .map(|(from, to, position, text)| Token {
+                offset_from: from,
+                offset_to: to,
+                position,
+                text,
+                position_length: 1,
+            })
+            .collect();
+        VecTokenStream { tokens, index: 0 }
+    }
+}
+
+#[derive(Clone, Default)]
+pub struct JiebaTokenizer;
+
+/// Words of `text` in jieba's search mode (for indexing) or precise mode (for queries).
+pub fn words(text: &str, search_mode: bool) -> Vec<(usize, usize, String)> {
+    let tokens = if search_mode {
+        jieba().cut_for_search(text, true)
+    } else {
+        jieba().cut(text, true)
+    };
+    tokens
+        .into_iter()
+        .filter(|t| t.word.chars().any(|c| c.is_alphanumeric()))
+        .map(|t| (t.byte_start, t.byte_end, t.word.to_lowercase()))
+        .collect()
+}
+
+impl Tokenizer for JiebaTokenizer {
+    type TokenStream<'a> = VecTokenStream;
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
+        let tokens = words(text, true)
+            .into_iter()
+            .enumerate()
+            .map(|(position, (from, to, text))| Token {
+                offset_from: from,
+                offset_to: to,
+                position,
+                text,
+                position_length: 1,
+            })
+            .collect();
+        VecTokenStream { tokens, index: 0 }
+    }
+}
+
+/// Replaces mobile numbers and resident ID numbers in free text by their masked
+/// forms, so that neither the index nor a snippet holds them in plaintext.
+pub fn mask_pii(text: &str) -> (String, Vec<String>) {
+    let mut out = String::with_capacity(text.len());
+    let mut found = Vec::new();
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_ascii_digit() && (i == 0 || !chars[i - 1].is_ascii_alphanumeric()) {
+            let mut j = i;
+            while j < chars.len()
+                && (chars[j].is_ascii_digit() || (j - i == 17 && matches!(chars[j], 'X' | 'x')))
+            {
+                j += 1;
+            }
+            let run: String = chars[i..j].iter().collect();
+            let bounded = j == chars.len() || !chars[j].is_ascii_alphanumeric();
+            if bounded {
+                if let Ok(p) = crate::domain::pii::Phone::parse(&run) {
+                    out.push_str(&p.masked());
+                    found.push(p.as_str().to_string());
+                    i = j;
+                    continue;
+                }
+                if let Ok(id) = crate::domain::pii::IdNumber::parse(&run) {
+                    out.push_str(&id.masked());
+                    found.push(id.as_str().to_string());
+                    i = j;
+                    continue;
+                }
+            }
+            out.push_str(&run);
+            i = j;
+            continue;
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    (out, found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(s: &str) -> Vec<(usize, String)> {
+        char_tokens(s)
+            .into_iter()
+            .map(|(_, _, p, t)| (p, t))
+            .collect()
+    }
+
+    #[test]
+    fn cjk_characters_and_ascii_words_become_tokens_with_gaps_at_punctuation() {
+        assert_eq!(
+            texts("更换前刹车片,Brake pads"),
+            vec![
+                (0, "更".into()),
+                (1, "换".into()),
+                (2, "前".into()),
+                (3, "刹".into()),
+                (4, "车".into()),
+                (5, "片".into()),
+                (7, "brake".into()),
+                (9, "pads".into())
+            ]
+        );
+        assert_eq!(
+            texts("车架号LFV2A21K2M3000001"),
+            vec![
+                (0, "车".into()),
+                (1, "架".into()),
+                (2, "号".into()),
+                (3, "lfv2a21k2m3000001".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn normalisation_folds_full_width_but_keeps_cjk() {
+        assert_eq!(normalize("ABC123,刹车"), "ABC123,刹车");
+    }
+
+    #[test]
+    fn jieba_finds_whole_words_and_sub_words() {
+        let w: Vec<String> = words("发动机异响", true).into_iter().map(|t| t.2).collect();
+        assert!(w.contains(&"发动机".to_string()), "{w:?}");
+        let precise: Vec<String> = words("刹车片磨损", false)
+            .into_iter()
+            .map(|t| t.2)
+            .collect();
+        assert!(!precise.is_empty());
+    }
+
+    #[test]
+    fn phone_and_id_numbers_are_masked_in_text() {
+        let (masked, found) =
+            mask_pii("客户王伟,联系电话13812341234,身份证号11010519491231002X。订单123");
+        assert_eq!(
+            masked,
+            "客户王伟,联系电话138****1234,身份证号110***********002X。订单123"
+        );
+        assert_eq!(found, ["13812341234", "11010519491231002X"]);
+        let (masked, found) = mask_pii("VIN LFV13812341234567 金额13812341234567元");
+        assert_eq!(found.len(), 0, "{masked}");
+    }
+}

@@ -1,0 +1,340 @@
+//! The search index: derived data, rebuilt from the object store whenever it is
+//! missing, behind, or built by another analyzer version.
+//!
+//! One writer thread owns the tantivy `IndexWriter`; filings send it documents
+//! and it commits in batches (at most every [`COMMIT_INTERVAL`]), so a filed
+//! document is searchable within a second and concurrent filings never contend
+//! for the index lock. Readers reload after each commit.
+
+pub mod analysis;
+mod document;
+mod query;
+mod schema;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use tantivy::collector::{Count, FacetCollector, TopDocs};
+use tantivy::schema::Value;
+use tantivy::{Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
+use tokio::sync::oneshot;
+
+pub use document::pii_key;
+pub use query::{SearchHit, SearchRequest, SearchResults, Sort, Visibility, vin_key};
+use schema::Fields;
+
+use crate::error::{Error, Result};
+use crate::storage::manifest::Manifest;
+
+/// Longest time between a filing and its commit.
+pub const COMMIT_INTERVAL: Duration = Duration::from_millis(250);
+const VERSION_FILE: &str = "dangan-analyzer-version";
+
+enum Op {
+    Upsert(Box<TantivyDocument>, String),
+    Delete(String),
+    /// Commit now and answer when the commit is visible to searches.
+    Flush(oneshot::Sender<()>),
+}
+
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    ops: mpsc::Sender<Op>,
+    pii_key: [u8; 32],
+}
+
+fn index_error(e: impl std::fmt::Display) -> Error {
+    Error::internal(format!("search index: {e}"))
+}
+
+impl SearchIndex {
+    /// Opens the index in `dir`, starting afresh when it was built by another
+    /// analyzer version. `pii_key` keys the hashes of phone and ID numbers.
+    pub fn open(
+        dir: &Path,
+        pii_key: [u8; 32],
+        heap_bytes: usize,
+    ) -> std::result::Result<Self, String> {
+        let version_file = dir.join(VERSION_FILE);
+        let current = std::fs::read_to_string(&version_file)
+            .ok()
+            .and_then(|v| v.trim().parse::<u32>().ok());
+        if dir.exists() && current != Some(analysis::ANALYZER_VERSION) {
+            tracing::warn!(dir = %dir.display(), "search index built by another analyzer version: rebuilding");
+            std::fs::remove_dir_all(dir)
+                .map_err(|e| format!("cannot clear {}: {e}", dir.display()))?;
+        }
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let (schema, fields) = schema::build();
+        let directory = tantivy::directory::MmapDirectory::open(dir)
+            .map_err(|e| format!("search index {}: {e}", dir.display()))?;
+        let index = Index::open_or_create(directory, schema)
+            .map_err(|e| format!("search index {}: {e}", dir.display()))?;
+        index
+            .tokenizers()
+            .register(analysis::CHARS, analysis::CharTokenizer);
+        index
+            .tokenizers()
+            .register(analysis::WORDS, analysis::JiebaTokenizer);
+        std::fs::write(&version_file, analysis::ANALYZER_VERSION.to_string())
+            .map_err(|e| format!("search index: {e}"))?;
+        let writer: IndexWriter = index
+            .writer_with_num_threads(1, heap_bytes.max(15_000_000))
+            .map_err(|e| format!("search index writer: {e}"))?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(|e| format!("search index reader: {e}"))?;
+        let (ops, rx) = mpsc::channel();
+        let (w_reader, w_fields) = (reader.clone(), fields.clone());
+        std::thread::Builder::new()
+            .name("index-writer".into())
+            .spawn(move || run_writer(writer, w_reader, w_fields, rx))
+            .map_err(|e| format!("cannot start the index writer: {e}"))?;
+        analysis::jieba();
+        Ok(SearchIndex {
+            index,
+            reader,
+            fields,
+            ops,
+            pii_key,
+        })
+    }
+
+    pub fn pii_key(&self) -> &[u8; 32] {
+        &self.pii_key
+    }
+
+    /// Adds or replaces a document; visible to searches after the next commit.
+    pub fn upsert(&self, manifest: &Manifest, text: &str) {
+        let doc = document::build(&self.fields, &self.pii_key, manifest, text);
+        let _ = self
+            .ops
+            .send(Op::Upsert(Box::new(doc), manifest.id.to_string()));
+    }
+
+    pub fn delete(&self, id: &str) {
+        let _ = self.ops.send(Op::Delete(id.to_string()));
+    }
+
+    /// Commits what is pending and waits until searches see it.
+    pub async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.ops.send(Op::Flush(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    /// Revision of every indexed document, by id, to find what is missing or stale.
+    pub fn indexed_revisions(&self) -> Result<HashMap<String, u64>> {
+        let searcher = self.reader.searcher();
+        let mut out = HashMap::new();
+        for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+            let store = segment.get_store_reader(64).map_err(index_error)?;
+            for doc_id in segment.doc_ids_alive() {
+                let doc: TantivyDocument = store.get(doc_id).map_err(index_error)?;
+                let id = doc
+                    .get_first(self.fields.id)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_string();
+                let rev = doc
+                    .get_first(self.fields.revision)
+                    .and_then(|v| v.as_u64())
+                    .unwrap_or(0);
+                out.insert(id, rev);
+            }
+            let _ = ord;
+        }
+        Ok(out)
+    }
+
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// Runs a search as seen by a caller with `visibility`.
+    pub fn search(
+        &self,
+        request: &SearchRequest,
+        visibility: &Visibility,
+    ) -> Result<SearchResults> {
+        let searcher = self.reader.searcher();
+        let built = query::build(&self.fields, &self.pii_key, request, visibility)?;
+        let offset = (request.page.saturating_sub(1) * request.per_page) as usize;
+        let limit = request.per_page as usize;
+        let mut facets = FacetCollector::for_field("facets");
+        for f in ["/category", "/branch", "/year"] {
+            facets.add_facet(f);
+        }
+        let top = TopDocs::with_limit(limit).and_offset(offset);
+        let (total, facet_counts, addresses): (usize, _, Vec<(f32, tantivy::DocAddress)>) =
+            match request.sort {
+                Sort::Relevance => {
+                    let (total, facet_counts, hits) = searcher
+                        .search(&built, &(Count, facets, top.order_by_score()))
+                        .map_err(index_error)?;
+                    (total, facet_counts, hits)
+                }
+                Sort::Date => {
+                    let (total, facet_counts, hits) = searcher
+                        .search(
+                            &built,
+                            &(Count, facets, top.order_by_u64_field("day", Order::Desc)),
+                        )
+                        .map_err(index_error)?;
+                    (
+                        total,
+                        facet_counts,
+                        hits.into_iter().map(|(_, a)| (0.0, a)).collect(),
+                    )
+                }
+            };
+        let snippets = if visibility.content && request.q.is_some() {
+            let mut g = tantivy::snippet::SnippetGenerator::create(
+                &searcher,
+                &built,
+                self.fields.body_chars,
+            )
+            .map_err(index_error)?;
+            g.set_max_num_chars(120);
+            Some(g)
+        } else {
+            None
+        };
+        let mut hits = Vec::with_capacity(addresses.len());
+        for (score, address) in addresses {
+            let doc: TantivyDocument = searcher.doc(address).map_err(index_error)?;
+            let text = |f| {
+                doc.get_first(f)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let opt = |f| {
+                doc.get_first(f)
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
+            };
+            let snippet = snippets
+                .as_ref()
+                .map(|g| g.snippet_from_doc(&doc).to_html())
+                .unwrap_or_default();
+            hits.push(SearchHit {
+                id: text(self.fields.id),
+                archive_no: text(self.fields.archive_no),
+                title: text(self.fields.title),
+                category: text(self.fields.category),
+                branch: text(self.fields.branch),
+                service_date: text(self.fields.service_date),
+                vin: opt(self.fields.vin),
+                plate: opt(self.fields.plate),
+                snippet,
+                score,
+            });
+        }
+        let count = |prefix: &str| -> std::collections::BTreeMap<String, u64> {
+            facet_counts
+                .get(prefix)
+                .map(|(f, n)| {
+                    (
+                        f.to_path().last().copied().unwrap_or_default().to_string(),
+                        n,
+                    )
+                })
+                .collect()
+        };
+        let facets = query::Facets {
+            category: count("/category"),
+            branch: count("/branch"),
+            year: count("/year"),
+        };
+        Ok(SearchResults {
+            total: total as u64,
+            hits,
+            facets,
+        })
+    }
+
+    /// Terms of the index (for tests and diagnostics).
+    pub fn doc_freq_of_id(&self, id: &str) -> u64 {
+        self.reader
+            .searcher()
+            .doc_freq(&Term::from_field_text(self.fields.id, id))
+            .unwrap_or(0)
+    }
+
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+}
+
+fn run_writer(
+    mut writer: IndexWriter,
+    reader: IndexReader,
+    fields: Fields,
+    rx: mpsc::Receiver<Op>,
+) {
+    let mut dirty = false;
+    let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
+    let mut oldest_pending: Option<Instant> = None;
+    loop {
+        let timeout = match oldest_pending {
+            Some(t) => COMMIT_INTERVAL.saturating_sub(t.elapsed()),
+            None => Duration::from_secs(3600),
+        };
+        let mut disconnected = false;
+        match rx.recv_timeout(timeout) {
+            Ok(op) => {
+                let mut apply = |op: Op, dirty: &mut bool| match op {
+                    Op::Upsert(doc, id) => {
+                        writer.delete_term(Term::from_field_text(fields.id, &id));
+                        if let Err(e) = writer.add_document(*doc) {
+                            tracing::error!(error = %e, "index add failed");
+                        }
+                        *dirty = true;
+                    }
+                    Op::Delete(id) => {
+                        writer.delete_term(Term::from_field_text(fields.id, &id));
+                        *dirty = true;
+                    }
+                    Op::Flush(tx) => waiting.push(tx),
+                };
+                apply(op, &mut dirty);
+                while let Ok(op) = rx.try_recv() {
+                    apply(op, &mut dirty);
+                }
+                if dirty && oldest_pending.is_none() {
+                    oldest_pending = Some(Instant::now());
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => disconnected = true,
+        }
+        let due = oldest_pending.is_some_and(|t| t.elapsed() >= COMMIT_INTERVAL);
+        if dirty && (due || !waiting.is_empty() || disconnected) {
+            match writer.commit() {
+                Ok(_) => {
+                    if let Err(e) = reader.reload() {
+                        tracing::error!(error = %e, "index reader reload failed");
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "index commit failed"),
+            }
+            dirty = false;
+            oldest_pending = None;
+        }
+        for tx in waiting.drain(..) {
+            let _ = tx.send(());
+        }
+        if disconnected {
+            return;
+        }
+    }
+}

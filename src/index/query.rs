@@ -1,0 +1,278 @@
+//! Building tantivy queries by hand (no query parser): the caller's visibility
+//! filter, structured filters as exact terms and ranges, and each word of `q` as
+//! a term or phrase on the character field (exact substring match), with jieba
+//! words as optional clauses that only rank.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use tantivy::Term;
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+
+use super::analysis::{char_tokens, normalize, words};
+use super::document::{epoch_day, pii_key};
+use super::schema::Fields;
+use crate::domain::{ArchiveNo, Branch, Level, Plate};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sort {
+    #[default]
+    Relevance,
+    Date,
+}
+
+/// A search as the service layer hands it over, already checked.
+#[derive(Debug, Clone, Default)]
+pub struct SearchRequest {
+    pub q: Option<String>,
+    pub category: Option<String>,
+    pub branch: Option<Branch>,
+    pub vin: Option<String>,
+    pub plate: Option<Plate>,
+    pub order_no: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub page: u32,
+    pub per_page: u32,
+    pub sort: Sort,
+}
+
+/// What the caller may see, as part of the query itself, so that totals, facets,
+/// snippets and pages only ever count visible documents.
+#[derive(Debug, Clone)]
+pub struct Visibility {
+    /// `None`: every branch.
+    pub branch: Option<Branch>,
+    /// `None`: every level.
+    pub max_level: Option<Level>,
+    /// Whether `q` may match content text and snippets may show it.
+    pub content: bool,
+    /// Documents visible through access grants regardless of branch and level.
+    pub granted: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SearchHit {
+    pub id: String,
+    pub archive_no: String,
+    pub title: String,
+    pub category: String,
+    pub branch: String,
+    pub service_date: String,
+    pub vin: Option<String>,
+    pub plate: Option<String>,
+    pub snippet: String,
+    pub score: f32,
+}
+
+#[derive(Debug, Serialize, Default)]
+pub struct Facets {
+    pub category: BTreeMap<String, u64>,
+    pub branch: BTreeMap<String, u64>,
+    pub year: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SearchResults {
+    pub total: u64,
+    pub hits: Vec<SearchHit>,
+    pub facets: Facets,
+}
+
+fn term(field: Field, text: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, text),
+        IndexRecordOption::Basic,
+    ))
+}
+
+/// Splits `q` into words and quoted phrases.
+pub fn split_query(q: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut rest = q;
+    while !rest.is_empty() {
+        rest = rest.trim_start();
+        if let Some(after) = rest.strip_prefix('"') {
+            let end = after.find('"').unwrap_or(after.len());
+            parts.push(after[..end].to_string());
+            rest = after.get(end + 1..).unwrap_or("");
+        } else {
+            let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            parts.push(rest[..end].to_string());
+            rest = &rest[end..];
+        }
+    }
+    parts.retain(|p| !p.trim().is_empty());
+    parts
+}
+
+/// Exact substring match of `text` on a character field: one term or a phrase.
+fn substring(field: Field, text: &str) -> Option<Box<dyn Query>> {
+    let tokens = char_tokens(text);
+    match tokens.len() {
+        0 => None,
+        1 => Some(term(field, &tokens[0].3)),
+        _ => {
+            let first = tokens[0].2;
+            let terms = tokens
+                .iter()
+                .map(|(_, _, pos, t)| (pos - first, Term::from_field_text(field, t)))
+                .collect();
+            Some(Box::new(PhraseQuery::new_with_offset(terms)))
+        }
+    }
+}
+
+fn word_query(
+    fields: &Fields,
+    key: &[u8; 32],
+    word: &str,
+    content: bool,
+) -> Option<Box<dyn Query>> {
+    let norm = normalize(word);
+    if let Ok(p) = crate::domain::pii::Phone::parse(&norm) {
+        return Some(term(fields.pii, &pii_key(key, p.as_str())));
+    }
+    if let Ok(id) = crate::domain::pii::IdNumber::parse(&norm) {
+        return Some(term(fields.pii, &pii_key(key, id.as_str())));
+    }
+    let mut matchers: Vec<(Occur, Box<dyn Query>)> = vec![];
+    if let Ok(a) = ArchiveNo::parse(norm.trim()) {
+        matchers.push((Occur::Should, term(fields.archive_no, &a.to_string())));
+    }
+    matchers.extend(substring(fields.meta_chars, &norm).map(|q| (Occur::Should, q)));
+    if content {
+        matchers.extend(substring(fields.body_chars, &norm).map(|q| (Occur::Should, q)));
+    }
+    if matchers.is_empty() {
+        return None;
+    }
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> =
+        vec![(Occur::Must, Box::new(BooleanQuery::new(matchers)))];
+    if content {
+        for (_, _, w) in words(&norm, false) {
+            clauses.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(term(fields.words, &w), 2.0)),
+            ));
+        }
+    }
+    Some(Box::new(BooleanQuery::new(clauses)))
+}
+
+/// Normalises a VIN filter: the full VIN or its last 6 or 8 characters.
+pub fn vin_key(raw: &str) -> Result<String> {
+    let v = raw.trim().to_ascii_uppercase();
+    if !matches!(v.len(), 6 | 8 | 17) || !v.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(Error::bad_request(
+            "invalid_vin",
+            "vin: the full 17-character VIN, or its last 6 or 8 characters",
+        ));
+    }
+    if v.len() == 17 {
+        crate::domain::Vin::parse(&v).map_err(|e| Error::bad_request("invalid_vin", e))?;
+    }
+    Ok(v)
+}
+
+pub fn build(
+    fields: &Fields,
+    key: &[u8; 32],
+    r: &SearchRequest,
+    vis: &Visibility,
+) -> Result<Box<dyn Query>> {
+    let mut must: Vec<(Occur, Box<dyn Query>)> = vec![];
+    // The caller's visibility first: nothing outside it can be counted or shown.
+    let mut scope: Vec<(Occur, Box<dyn Query>)> = vec![];
+    if let Some(b) = &vis.branch {
+        scope.push((Occur::Must, term(fields.branch, b.as_str())));
+    }
+    if let Some(max) = vis.max_level {
+        let allowed: Vec<(Occur, Box<dyn Query>)> = [
+            Level::Public,
+            Level::Internal,
+            Level::Confidential,
+            Level::Restricted,
+        ]
+        .into_iter()
+        .filter(|l| *l <= max)
+        .map(|l| (Occur::Should, term(fields.level, l.as_str())))
+        .collect();
+        scope.push((Occur::Must, Box::new(BooleanQuery::new(allowed))));
+    }
+    if !scope.is_empty() {
+        let mut visible: Vec<(Occur, Box<dyn Query>)> =
+            vec![(Occur::Should, Box::new(BooleanQuery::new(scope)))];
+        visible.extend(
+            vis.granted
+                .iter()
+                .map(|id| (Occur::Should, term(fields.id, id))),
+        );
+        must.push((Occur::Must, Box::new(BooleanQuery::new(visible))));
+    }
+    if let Some(q) = &r.q {
+        for word in split_query(q) {
+            if let Some(wq) = word_query(fields, key, &word, vis.content) {
+                must.push((Occur::Must, wq));
+            }
+        }
+    }
+    if let Some(c) = &r.category {
+        must.push((Occur::Must, term(fields.category, c)));
+    }
+    if let Some(b) = &r.branch {
+        must.push((Occur::Must, term(fields.branch, b.as_str())));
+    }
+    if let Some(v) = &r.vin {
+        must.push((Occur::Must, term(fields.vin_keys, &vin_key(v)?)));
+    }
+    if let Some(p) = &r.plate {
+        must.push((Occur::Must, term(fields.plate, p.as_str())));
+    }
+    if let Some(o) = &r.order_no {
+        must.push((Occur::Must, term(fields.order_no, o.trim())));
+    }
+    if r.from.is_some() || r.to.is_some() {
+        let lower = r.from.map_or(Bound::Unbounded, |d| {
+            Bound::Included(Term::from_field_u64(fields.day, epoch_day(d)))
+        });
+        let upper = r.to.map_or(Bound::Unbounded, |d| {
+            Bound::Included(Term::from_field_u64(fields.day, epoch_day(d)))
+        });
+        must.push((Occur::Must, Box::new(RangeQuery::new(lower, upper))));
+    }
+    if must.is_empty() {
+        return Ok(Box::new(AllQuery));
+    }
+    if r.q.is_none() {
+        // Filters only: give every hit the same score.
+        must.push((Occur::Should, Box::new(AllQuery)));
+    }
+    Ok(Box::new(BooleanQuery::new(must)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_split_into_words_and_quoted_phrases() {
+        assert_eq!(split_query("刹车片 更换"), ["刹车片", "更换"]);
+        assert_eq!(split_query("\"刹车片 更换\" 王"), ["刹车片 更换", "王"]);
+        assert_eq!(split_query("  \"unterminated"), ["unterminated"]);
+        assert!(split_query("   ").is_empty());
+    }
+
+    #[test]
+    fn vin_filters_take_full_vins_or_tails() {
+        assert_eq!(vin_key("m3000001").unwrap(), "M3000001");
+        assert!(vin_key("123").is_err());
+        assert!(vin_key("LFV2A21K1M3000001").is_err());
+    }
+}
