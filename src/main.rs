@@ -36,6 +36,8 @@ struct ServeArgs {
 enum Command {
     /// Run the server (the default).
     Serve,
+    /// Rebuild the search index from the object store, then exit.
+    Reindex,
     /// Verify the retrieval log's hash chain offline.
     AuditVerify {
         /// The log file (default: <data_dir>/audit/retrieval.log).
@@ -60,6 +62,7 @@ fn main() -> anyhow::Result<()> {
         Config::load(cli.serve.config.as_deref(), &overrides).map_err(anyhow::Error::msg)?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config),
+        Command::Reindex => reindex(config),
         Command::AuditVerify { log } => {
             let path = log.unwrap_or_else(|| config.data_dir.join("audit").join("retrieval.log"));
             let report = dangan::audit::verify(&path)?;
@@ -71,6 +74,23 @@ fn main() -> anyhow::Result<()> {
             }
         }
     }
+}
+
+fn reindex(config: Config) -> anyhow::Result<()> {
+    let dir = config.data_dir.join("index");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    actix_web::rt::System::new().block_on(async move {
+        let state = dangan::startup::open_state(config)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        println!(
+            "search index rebuilt: {} documents",
+            state.archive.index().num_docs()
+        );
+        Ok(())
+    })
 }
 
 fn serve(config: Config) -> anyhow::Result<()> {

@@ -104,7 +104,9 @@ async fn request_id(
     Ok(res)
 }
 
-async fn open_state(config: Config) -> Result<AppState, String> {
+/// Opens every part of the application without serving it (also used by the
+/// offline commands).
+pub async fn open_state(config: Config) -> Result<AppState, String> {
     std::fs::create_dir_all(&config.data_dir).map_err(|e| {
         format!(
             "cannot create data directory {}: {e}",

@@ -4,6 +4,7 @@
 //! permission the route needs), parses the request, calls one use case and maps
 //! the result. The route table below is the whole API surface.
 
+mod admin;
 mod auth;
 mod classification;
 mod documents;
@@ -54,7 +55,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
                     "/vehicles/{vin}/documents",
                     web::get().to(vehicles::documents),
                 )
-                .route("/search", web::get().to(search::search)),
+                .route("/search", web::get().to(search::search))
+                .route("/admin/reindex", web::post().to(admin::reindex)),
         )
         .default_service(web::to(not_found));
 }

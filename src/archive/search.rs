@@ -120,6 +120,19 @@ impl Archive {
         }
     }
 
+    /// Rebuilds the search index from the archive (an administrator's action).
+    pub async fn rebuild_index(&self, ctx: &Context) -> Result<usize> {
+        self.require(ctx, Action::IndexRebuild).await?;
+        self.audit
+            .record(ctx.event("admin.index.rebuild", Outcome::Allowed))
+            .await?;
+        // Commit what is in flight first: clearing only drops committed segments.
+        self.index.flush().await;
+        self.index.clear();
+        self.index.flush().await;
+        self.catch_up_index().await
+    }
+
     /// Brings the index up to date with the catalog: documents missing from it or
     /// indexed at an older revision are (re)indexed, documents no longer in the
     /// catalog are removed. Returns how many documents were (re)indexed.

@@ -65,6 +65,8 @@ pub struct DocumentView {
     pub current_version: u32,
     pub versions: Vec<VersionView>,
     pub corrections: Vec<CorrectionView>,
+    /// Whether the latest version's text is searchable, and if not, why.
+    pub text: Option<crate::archive::extract::TextStatus>,
 }
 
 /// Metadata as JSON with the customer's phone and ID number masked
@@ -135,6 +137,7 @@ impl DocumentView {
                     new: mask_value(&c.new),
                 })
                 .collect(),
+            text: m.text.clone(),
         }
     }
 }

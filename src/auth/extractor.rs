@@ -41,7 +41,8 @@ pub mod perm {
         DocumentsRead,
         DocumentsContent,
         DocumentsVersion,
-        DocumentsCorrect
+        DocumentsCorrect,
+        IndexRebuild
     );
 }
 

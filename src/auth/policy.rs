@@ -20,10 +20,11 @@ pub enum Action {
     DocumentsContent,
     DocumentsVersion,
     DocumentsCorrect,
+    IndexRebuild,
 }
 
 impl Action {
-    pub const ALL: [Action; 8] = [
+    pub const ALL: [Action; 9] = [
         Action::AuthMe,
         Action::ClassificationRead,
         Action::UsersManage,
@@ -32,6 +33,7 @@ impl Action {
         Action::DocumentsContent,
         Action::DocumentsVersion,
         Action::DocumentsCorrect,
+        Action::IndexRebuild,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +46,7 @@ impl Action {
             Action::DocumentsContent => "documents.content",
             Action::DocumentsVersion => "documents.version",
             Action::DocumentsCorrect => "documents.correct",
+            Action::IndexRebuild => "index.rebuild",
         }
     }
 
@@ -181,7 +184,10 @@ mod tests {
                 &[AuthMe, ClassificationRead, DocumentsRead, DocumentsContent],
             ),
             (Role::Auditor, &[AuthMe, ClassificationRead, DocumentsRead]),
-            (Role::Admin, &[AuthMe, ClassificationRead, UsersManage]),
+            (
+                Role::Admin,
+                &[AuthMe, ClassificationRead, UsersManage, IndexRebuild],
+            ),
         ];
         for (role, allowed) in expect {
             for action in Action::ALL {

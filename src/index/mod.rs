@@ -35,6 +35,7 @@ const VERSION_FILE: &str = "dangan-analyzer-version";
 enum Op {
     Upsert(Box<TantivyDocument>, String),
     Delete(String),
+    DeleteAll,
     /// Commit now and answer when the commit is visible to searches.
     Flush(oneshot::Sender<()>),
 }
@@ -117,6 +118,11 @@ impl SearchIndex {
         let _ = self
             .ops
             .send(Op::Upsert(Box::new(doc), manifest.id.to_string()));
+    }
+
+    /// Empties the index (before a rebuild).
+    pub fn clear(&self) {
+        let _ = self.ops.send(Op::DeleteAll);
     }
 
     pub fn delete(&self, id: &str) {
@@ -302,6 +308,12 @@ fn run_writer(
                     }
                     Op::Delete(id) => {
                         writer.delete_term(Term::from_field_text(fields.id, &id));
+                        *dirty = true;
+                    }
+                    Op::DeleteAll => {
+                        if let Err(e) = writer.delete_all_documents() {
+                            tracing::error!(error = %e, "index clear failed");
+                        }
                         *dirty = true;
                     }
                     Op::Flush(tx) => waiting.push(tx),

@@ -150,3 +150,120 @@ async fn a_filing_acknowledged_with_201_survives_kill_9() {
     server.child.kill().unwrap();
     server.child.wait().unwrap();
 }
+
+#[tokio::test]
+async fn documents_filed_just_before_kill_9_are_searchable_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    let mut server = start_server(dir.path()).await;
+    let admin = login(&client, &server.address, "admin", ADMIN_PASSWORD).await;
+    let clerk = serde_json::json!({"username": "clerk", "password": "clerk-password", "roles": ["clerk"], "branch": "BJ01", "clearance": "restricted"});
+    client
+        .post(format!("{}/api/v1/users", server.address))
+        .bearer_auth(&admin)
+        .json(&clerk)
+        .send()
+        .await
+        .unwrap();
+    let token = login(&client, &server.address, "clerk", "clerk-password").await;
+    for i in 0..10 {
+        let form = reqwest::multipart::Form::new()
+            .text("metadata", repair_order().to_string())
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(format!("冷却液渗漏 第{i}次").into_bytes())
+                    .file_name("a.txt")
+                    .mime_str("text/plain")
+                    .unwrap(),
+            );
+        let r = client
+            .post(format!("{}/api/v1/documents", server.address))
+            .bearer_auth(&token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    // Killed within the index's commit interval: the store has the documents,
+    // the index may not.
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let server = start_server(dir.path()).await;
+    let token = login(&client, &server.address, "clerk", "clerk-password").await;
+    let r: Value = client
+        .get(format!(
+            "{}/api/v1/search?q=%E5%86%B7%E5%8D%B4%E6%B6%B2%E6%B8%97%E6%BC%8F",
+            server.address
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["total"], 10, "{r}");
+}
+
+#[tokio::test]
+async fn the_reindex_command_rebuilds_the_index_from_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    {
+        let server = start_server(dir.path()).await;
+        let admin = login(&client, &server.address, "admin", ADMIN_PASSWORD).await;
+        let clerk = serde_json::json!({"username": "clerk", "password": "clerk-password", "roles": ["clerk"], "branch": "BJ01", "clearance": "restricted"});
+        client
+            .post(format!("{}/api/v1/users", server.address))
+            .bearer_auth(&admin)
+            .json(&clerk)
+            .send()
+            .await
+            .unwrap();
+        let token = login(&client, &server.address, "clerk", "clerk-password").await;
+        for _ in 0..3 {
+            let form = reqwest::multipart::Form::new()
+                .text("metadata", repair_order().to_string())
+                .part(
+                    "file",
+                    reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("a.txt"),
+                );
+            client
+                .post(format!("{}/api/v1/documents", server.address))
+                .bearer_auth(&token)
+                .multipart(form)
+                .send()
+                .await
+                .unwrap();
+        }
+        let r = client
+            .post(format!("{}/api/v1/admin/reindex", server.address))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.json::<Value>().await.unwrap()["reindexed"], 3);
+        let r = client
+            .post(format!("{}/api/v1/admin/reindex", server.address))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+    }
+    std::fs::write(dir.path().join("index/meta.json"), b"garbage").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_dangan"))
+        .args(["reindex", "--data-dir"])
+        .arg(dir.path())
+        .env("DANGAN__CRYPTO__MASTER_KEY", MASTER_KEY)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("rebuilt: 3 documents"));
+}

@@ -92,6 +92,8 @@ pub const USERS: &[(&str, &[&str], &str, &str)] = &[
     ("staff_sh", &["staff"], "SH01", "restricted"),
     ("super_bj", &["supervisor"], "BJ01", "restricted"),
     ("auditor", &["auditor"], "*", "restricted"),
+    ("clerk_all", &["clerk"], "*", "restricted"),
+    ("super_all", &["supervisor"], "*", "restricted"),
 ];
 
 pub async fn spawn_app() -> TestApp {

@@ -7,5 +7,6 @@ mod filing;
 mod helpers;
 mod integrity;
 mod large_files;
+mod search;
 mod storage_conformance;
 mod users;

@@ -82,7 +82,7 @@ async fn only_admins_manage_users_and_never_their_own_roles() {
         .unwrap();
     assert_eq!(error_code(r).await, (403, "forbidden".into()));
     let list: Value = app.get(&admin, "/api/v1/users").await.json().await.unwrap();
-    assert_eq!(list["users"].as_array().unwrap().len(), 8);
+    assert_eq!(list["users"].as_array().unwrap().len(), 10);
     let records = app.audit_records();
     assert!(
         records
