@@ -44,8 +44,20 @@ pub struct SearchIndex {
     index: Index,
     reader: IndexReader,
     fields: Fields,
-    ops: mpsc::Sender<Op>,
+    ops: Option<mpsc::Sender<Op>>,
+    writer_thread: Option<std::thread::JoinHandle<()>>,
     pii_key: [u8; 32],
+}
+
+impl Drop for SearchIndex {
+    /// Commits what is pending and waits for the writer to let go of the index
+    /// lock, so the same directory can be opened again at once.
+    fn drop(&mut self) {
+        self.ops.take();
+        if let Some(t) = self.writer_thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 fn index_error(e: impl std::fmt::Display) -> Error {
@@ -94,7 +106,7 @@ impl SearchIndex {
             .map_err(|e| format!("search index reader: {e}"))?;
         let (ops, rx) = mpsc::channel();
         let (w_reader, w_fields) = (reader.clone(), fields.clone());
-        std::thread::Builder::new()
+        let writer_thread = std::thread::Builder::new()
             .name("index-writer".into())
             .spawn(move || run_writer(writer, w_reader, w_fields, rx))
             .map_err(|e| format!("cannot start the index writer: {e}"))?;
@@ -103,9 +115,16 @@ impl SearchIndex {
             index,
             reader,
             fields,
-            ops,
+            ops: Some(ops),
+            writer_thread: Some(writer_thread),
             pii_key,
         })
+    }
+
+    fn send(&self, op: Op) {
+        if let Some(ops) = &self.ops {
+            let _ = ops.send(op);
+        }
     }
 
     pub fn pii_key(&self) -> &[u8; 32] {
@@ -115,24 +134,26 @@ impl SearchIndex {
     /// Adds or replaces a document; visible to searches after the next commit.
     pub fn upsert(&self, manifest: &Manifest, text: &str) {
         let doc = document::build(&self.fields, &self.pii_key, manifest, text);
-        let _ = self
-            .ops
-            .send(Op::Upsert(Box::new(doc), manifest.id.to_string()));
+        self.send(Op::Upsert(Box::new(doc), manifest.id.to_string()));
     }
 
     /// Empties the index (before a rebuild).
     pub fn clear(&self) {
-        let _ = self.ops.send(Op::DeleteAll);
+        self.send(Op::DeleteAll);
     }
 
     pub fn delete(&self, id: &str) {
-        let _ = self.ops.send(Op::Delete(id.to_string()));
+        self.send(Op::Delete(id.to_string()));
     }
 
     /// Commits what is pending and waits until searches see it.
     pub async fn flush(&self) {
         let (tx, rx) = oneshot::channel();
-        if self.ops.send(Op::Flush(tx)).is_ok() {
+        if self
+            .ops
+            .as_ref()
+            .is_some_and(|ops| ops.send(Op::Flush(tx)).is_ok())
+        {
             let _ = rx.await;
         }
     }

@@ -107,8 +107,7 @@ async fn archive_numbers_continue_after_a_restart() {
     let clerk = app.token("clerk_bj").await;
     app.file_ok(&clerk, &repair_order(), b"one").await;
     app.file_ok(&clerk, &repair_order(), b"two").await;
-    let (dir, config) = (app.dir, app.config);
-    let app = crate::helpers::spawn_app_in(dir, config).await;
+    let app = app.restart().await;
     let clerk = app.token("clerk_bj").await;
     let third = app.file_ok(&clerk, &repair_order(), b"three").await;
     assert_eq!(third["archive_no"], "BJ01-WX-2026-000003");

@@ -55,6 +55,8 @@ pub fn s3_target() -> Option<S3Target> {
 
 pub struct TestApp {
     pub address: String,
+    server: actix_web::dev::ServerHandle,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
     pub client: reqwest::Client,
     pub dir: tempfile::TempDir,
     pub config: Config,
@@ -111,9 +113,12 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, config: Config) -> TestApp {
         .await
         .expect("application starts");
     let port = app.port();
-    tokio::spawn(app.run_until_stopped());
+    let server = app.handle();
+    let task = tokio::spawn(app.run_until_stopped());
     let app = TestApp {
         address: format!("http://127.0.0.1:{port}"),
+        server,
+        task,
         client: reqwest::Client::new(),
         dir,
         config,
@@ -165,6 +170,13 @@ impl PipeVin for String {
 }
 
 impl TestApp {
+    /// Stops the server gracefully and starts it again on the same data directory.
+    pub async fn restart(self) -> TestApp {
+        self.server.stop(true).await;
+        let _ = self.task.await;
+        spawn_app_in(self.dir, self.config).await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

@@ -127,8 +127,7 @@ async fn a_damaged_or_swapped_manifest_is_an_integrity_error_after_restart() {
     bytes[mid] ^= 0x01;
     std::fs::write(manifest(&a), bytes).unwrap();
     std::fs::copy(manifest(&c), manifest(&b)).unwrap();
-    let (dir, config) = (app.dir, app.config);
-    let app = spawn_app_in(dir, config).await;
+    let app = app.restart().await;
     let staff = app.token("staff_bj").await;
     for id in [&a, &b] {
         let r = app.get(&staff, &format!("/api/v1/documents/{id}")).await;
