@@ -24,6 +24,13 @@ pub struct Config {
     pub auth: AuthConfig,
     pub schema: SchemaConfig,
     pub index: IndexConfig,
+    pub audit: AuditConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    pub checkpoint_interval_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -38,11 +38,19 @@ enum Command {
     Serve,
     /// Rebuild the search index from the object store, then exit.
     Reindex,
-    /// Verify the retrieval log's hash chain offline.
+    /// Verify the retrieval log offline: its hash chain, and its agreement with
+    /// signed checkpoints under a public key the auditor trusts. Exits 1 if bad.
     AuditVerify {
         /// The log file (default: <data_dir>/audit/retrieval.log).
         #[arg(long)]
         log: Option<PathBuf>,
+        /// Checkpoints, one JSON per line (default: <data_dir>/audit/checkpoints.jsonl).
+        #[arg(long)]
+        checkpoints: Option<PathBuf>,
+        /// The audit public key as hex, or a file holding it
+        /// (default: <data_dir>/keys/audit-ed25519.der.pub).
+        #[arg(long)]
+        public_key: Option<String>,
     },
 }
 
@@ -64,9 +72,36 @@ fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config),
         Command::Reindex => reindex(config),
-        Command::AuditVerify { log } => {
+        Command::AuditVerify {
+            log,
+            checkpoints,
+            public_key,
+        } => {
             let path = log.unwrap_or_else(|| config.data_dir.join("audit").join("retrieval.log"));
-            let report = dangan::audit::verify(&path)?;
+            let cp_path = checkpoints
+                .unwrap_or_else(|| config.data_dir.join("audit").join("checkpoints.jsonl"));
+            let checkpoints = dangan::audit::checkpoint::read_local(&cp_path)?;
+            let key_text = match public_key {
+                Some(k) if std::path::Path::new(&k).is_file() => std::fs::read_to_string(k)?,
+                Some(k) => k,
+                None => std::fs::read_to_string(
+                    config.data_dir.join("keys").join("audit-ed25519.der.pub"),
+                )
+                .unwrap_or_default(),
+            };
+            let key = if key_text.trim().is_empty() {
+                anyhow::ensure!(
+                    checkpoints.is_empty(),
+                    "checkpoints need the audit public key (--public-key)"
+                );
+                None
+            } else {
+                Some(
+                    dangan::audit::checkpoint::parse_public_key(&key_text)
+                        .map_err(anyhow::Error::msg)?,
+                )
+            };
+            let report = dangan::audit::verify_with(&path, &checkpoints, key.as_ref())?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             if report.ok {
                 Ok(())

@@ -18,6 +18,8 @@ use secrecy::ExposeSecret;
 use crate::archive::catalog::Catalog;
 use crate::archive::{Archive, ArchiveParts, Limits};
 use crate::audit::AuditLog;
+use crate::audit::checkpoint::{AuditSigner, spawn_checkpointer};
+use crate::audit::query::Auditing;
 use crate::auth::Policy;
 use crate::auth::accounts::Accounts;
 use crate::auth::extractor::RequestId;
@@ -37,6 +39,7 @@ const KEYCHECK: &str = "system/keycheck";
 pub struct AppState {
     pub archive: Archive,
     pub accounts: Accounts,
+    pub auditing: Auditing,
     pub blob: BlobStore,
     pub config: Config,
 }
@@ -160,7 +163,7 @@ pub async fn open_state(config: Config) -> Result<AppState, String> {
     )?;
     let archive = Archive::new(ArchiveParts {
         blob: blob.clone(),
-        keyring,
+        keyring: keyring.clone(),
         catalog,
         scheme,
         policy: policy.clone(),
@@ -178,10 +181,29 @@ pub async fn open_state(config: Config) -> Result<AppState, String> {
             "search index caught up with the archive"
         );
     }
-    let accounts = Accounts::new(users, tokens, policy, audit);
+    let accounts = Accounts::new(users, tokens, policy.clone(), audit.clone());
+    let signer = Arc::new(AuditSigner::load_or_create(
+        &config.data_dir.join("keys").join("audit-ed25519.der"),
+    )?);
+    spawn_checkpointer(
+        audit.clone(),
+        blob.clone(),
+        keyring.clone(),
+        signer.clone(),
+        config.data_dir.join("audit").join("checkpoints.jsonl"),
+        std::time::Duration::from_secs(config.audit.checkpoint_interval_secs.max(1)),
+    );
+    let auditing = Auditing {
+        log: audit,
+        blob: blob.clone(),
+        keyring: keyring.clone(),
+        signer,
+        policy: policy.clone(),
+    };
     Ok(AppState {
         archive,
         accounts,
+        auditing,
         blob,
         config,
     })

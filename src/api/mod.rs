@@ -5,6 +5,7 @@
 //! the result. The route table below is the whole API surface.
 
 mod admin;
+mod audit;
 mod auth;
 mod classification;
 mod documents;
@@ -56,7 +57,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
                     web::get().to(vehicles::documents),
                 )
                 .route("/search", web::get().to(search::search))
-                .route("/admin/reindex", web::post().to(admin::reindex)),
+                .route("/admin/reindex", web::post().to(admin::reindex))
+                .route("/audit/events", web::get().to(audit::events))
+                .route("/audit/verify", web::get().to(audit::verify))
+                .route("/audit/checkpoints", web::get().to(audit::checkpoints)),
         )
         .default_service(web::to(not_found));
 }

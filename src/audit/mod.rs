@@ -10,10 +10,12 @@
 //! Records never hold document content or unmasked personal information.
 
 mod chain;
+pub mod checkpoint;
+pub mod query;
 mod writer;
 
-pub use chain::{VerifyReport, verify};
-pub use writer::AuditLog;
+pub use chain::{VerifyReport, record_hash, verify, verify_with};
+pub use writer::{AuditLog, Head};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -3,7 +3,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 
 use tokio::sync::oneshot;
 
@@ -21,9 +21,19 @@ type Job = (Event, oneshot::Sender<std::result::Result<u64, String>>);
 pub struct AuditLog {
     tx: mpsc::SyncSender<Job>,
     path: PathBuf,
+    head: Arc<Mutex<Head>>,
+}
+
+/// The last durable record: its sequence number and hash, and the file length.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub seq: u64,
+    pub hash: String,
+    pub len: u64,
 }
 
 struct Writer {
+    head: Arc<Mutex<Head>>,
     file: File,
     len: u64,
     next_seq: u64,
@@ -49,7 +59,13 @@ impl AuditLog {
         file.set_len(len)
             .map_err(|e| format!("retrieval log: {e}"))?;
         file.sync_all().map_err(|e| format!("retrieval log: {e}"))?;
+        let head = Arc::new(Mutex::new(Head {
+            seq: next_seq - 1,
+            hash: prev_hash.clone(),
+            len,
+        }));
         let mut writer = Writer {
+            head: head.clone(),
             file,
             len,
             next_seq,
@@ -63,7 +79,13 @@ impl AuditLog {
         Ok(AuditLog {
             tx,
             path: path.to_path_buf(),
+            head,
         })
+    }
+
+    /// The last durable record.
+    pub fn head(&self) -> Head {
+        self.head.lock().expect("head lock").clone()
     }
 
     pub fn path(&self) -> &Path {
@@ -159,6 +181,11 @@ impl Writer {
         match written {
             Ok(()) => {
                 self.len += bytes.len() as u64;
+                *self.head.lock().expect("head lock") = Head {
+                    seq: self.next_seq - 1,
+                    hash: self.prev_hash.clone(),
+                    len: self.len,
+                };
                 for ((_, done), seq) in batch.into_iter().zip(seqs) {
                     let _ = done.send(Ok(seq));
                 }

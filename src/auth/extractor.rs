@@ -42,7 +42,8 @@ pub mod perm {
         DocumentsContent,
         DocumentsVersion,
         DocumentsCorrect,
-        IndexRebuild
+        IndexRebuild,
+        AuditRead
     );
 }
 

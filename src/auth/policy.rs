@@ -21,10 +21,11 @@ pub enum Action {
     DocumentsVersion,
     DocumentsCorrect,
     IndexRebuild,
+    AuditRead,
 }
 
 impl Action {
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 10] = [
         Action::AuthMe,
         Action::ClassificationRead,
         Action::UsersManage,
@@ -34,6 +35,7 @@ impl Action {
         Action::DocumentsVersion,
         Action::DocumentsCorrect,
         Action::IndexRebuild,
+        Action::AuditRead,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +49,7 @@ impl Action {
             Action::DocumentsVersion => "documents.version",
             Action::DocumentsCorrect => "documents.correct",
             Action::IndexRebuild => "index.rebuild",
+            Action::AuditRead => "audit.read",
         }
     }
 
@@ -183,7 +186,10 @@ mod tests {
                 Role::Supervisor,
                 &[AuthMe, ClassificationRead, DocumentsRead, DocumentsContent],
             ),
-            (Role::Auditor, &[AuthMe, ClassificationRead, DocumentsRead]),
+            (
+                Role::Auditor,
+                &[AuthMe, ClassificationRead, DocumentsRead, AuditRead],
+            ),
             (
                 Role::Admin,
                 &[AuthMe, ClassificationRead, UsersManage, IndexRebuild],

@@ -143,6 +143,27 @@ impl BlobStore {
         Ok(())
     }
 
+    /// Writes an object that must not exist yet (create-only): sealed log
+    /// segments and checkpoints are never overwritten.
+    pub async fn put_new(&self, path: &Path, bytes: Vec<u8>) -> Result<()> {
+        let opts = object_store::PutOptions {
+            mode: object_store::PutMode::Create,
+            ..Default::default()
+        };
+        match self
+            .inner
+            .put_opts(path, PutPayload::from(bytes), opts)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(object_store::Error::AlreadyExists { .. }) => Err(Error::conflict(
+                "already_exists",
+                format!("object {path} already exists and is never overwritten"),
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Reads a whole object; `None` when there is none.
     pub async fn get(&self, path: &Path) -> Result<Option<Bytes>> {
         match self.inner.get(path).await {

@@ -267,3 +267,92 @@ async fn the_reindex_command_rebuilds_the_index_from_the_store() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("rebuilt: 3 documents"));
 }
+
+#[tokio::test]
+async fn every_response_received_before_kill_9_has_its_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    let mut server = start_server(dir.path()).await;
+    let admin = login(&client, &server.address, "admin", ADMIN_PASSWORD).await;
+    let clerk = serde_json::json!({"username": "clerk", "password": "clerk-password", "roles": ["clerk"], "branch": "BJ01", "clearance": "restricted"});
+    client
+        .post(format!("{}/api/v1/users", server.address))
+        .bearer_auth(&admin)
+        .json(&clerk)
+        .send()
+        .await
+        .unwrap();
+    let token = login(&client, &server.address, "clerk", "clerk-password").await;
+    let form = reqwest::multipart::Form::new()
+        .text("metadata", repair_order().to_string())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("a.txt"),
+        );
+    let doc: Value = client
+        .post(format!("{}/api/v1/documents", server.address))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = format!(
+        "{}/api/v1/documents/{}",
+        server.address,
+        doc["id"].as_str().unwrap()
+    );
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let mut readers = vec![];
+    for _ in 0..16 {
+        let (client, url, token, received) =
+            (client.clone(), url.clone(), token.clone(), received.clone());
+        readers.push(tokio::spawn(async move {
+            for _ in 0..10_000 {
+                match client.get(&url).bearer_auth(&token).send().await {
+                    Ok(r) if r.status() == 200 => {
+                        let id = r.headers()["x-request-id"].to_str().unwrap().to_string();
+                        if r.bytes().await.is_ok() {
+                            received.lock().unwrap().push(id);
+                        }
+                    }
+                    _ => return,
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    for r in readers {
+        r.await.unwrap();
+    }
+    let received = received.lock().unwrap().clone();
+    assert!(
+        received.len() > 100,
+        "only {} reads before the kill",
+        received.len()
+    );
+    let log = std::fs::read_to_string(dir.path().join("audit/retrieval.log")).unwrap();
+    let recorded: std::collections::HashSet<String> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|r| r["action"] == "document.view" && r["outcome"] == "allowed")
+        .map(|r| r["request_id"].as_str().unwrap().to_string())
+        .collect();
+    let missing: Vec<&String> = received
+        .iter()
+        .filter(|id| !recorded.contains(*id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} responses have no record",
+        missing.len(),
+        received.len()
+    );
+    let _server = start_server(dir.path()).await;
+    let report = dangan::audit::verify(&dir.path().join("audit/retrieval.log")).unwrap();
+    assert!(report.ok, "{report:?}");
+}

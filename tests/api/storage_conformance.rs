@@ -78,7 +78,22 @@ async fn conformance(store: BlobStore) {
     w.abort().await;
     assert!(store.get(&p("t/small-abandoned")).await.unwrap().is_none());
 
-    for path in ["t/a/1", "t/a/2", "t/b/1", "t/big"] {
+    // Create-only writes never replace what is there.
+    store
+        .put_new(&p("t/once"), b"first".to_vec())
+        .await
+        .unwrap();
+    let again = store
+        .put_new(&p("t/once"), b"second".to_vec())
+        .await
+        .unwrap_err();
+    assert_eq!(again.code, "already_exists");
+    assert_eq!(
+        store.get(&p("t/once")).await.unwrap().unwrap().as_ref(),
+        b"first"
+    );
+
+    for path in ["t/a/1", "t/a/2", "t/b/1", "t/big", "t/once"] {
         store.delete(&p(path)).await.unwrap();
     }
     assert!(store.list(&p("t")).await.unwrap().is_empty());

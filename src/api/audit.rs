@@ -1,0 +1,106 @@
+//! `/audit`: the auditors' view of the retrieval log.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+
+use crate::audit::Outcome;
+use crate::audit::query::{EventFilter, MAX_PAGE, to_csv};
+use crate::auth::extractor::{Authorized, perm};
+use crate::error::{Error, Result};
+use crate::startup::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventParams {
+    user: Option<String>,
+    document: Option<String>,
+    vin: Option<String>,
+    action: Option<String>,
+    outcome: Option<Outcome>,
+    /// RFC 3339 time or a date (from its start / to its end, UTC).
+    from: Option<String>,
+    to: Option<String>,
+    cursor: Option<u64>,
+    limit: Option<usize>,
+    format: Option<String>,
+}
+
+fn time(raw: &Option<String>, end_of_day: bool, name: &str) -> Result<Option<DateTime<Utc>>> {
+    let Some(raw) = raw else { return Ok(None) };
+    if let Ok(t) = raw.parse::<DateTime<Utc>>() {
+        return Ok(Some(t));
+    }
+    let date = raw.parse::<NaiveDate>().map_err(|_| {
+        Error::bad_request(
+            "invalid_query",
+            format!("{name}: expected a date (2026-03-01) or an RFC 3339 time"),
+        )
+    })?;
+    let t = if end_of_day {
+        date.and_hms_opt(23, 59, 59)
+    } else {
+        date.and_hms_opt(0, 0, 0)
+    };
+    Ok(t.map(|t| t.and_utc()))
+}
+
+pub async fn events(
+    caller: Authorized<perm::AuditRead>,
+    state: web::Data<AppState>,
+    params: web::Query<EventParams>,
+) -> Result<HttpResponse> {
+    let p = params.into_inner();
+    let csv = match p.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => return Err(Error::bad_request("invalid_format", "format: json or csv")),
+    };
+    let limit = p.limit.unwrap_or(if csv { MAX_PAGE } else { 100 });
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(Error::bad_request(
+            "invalid_page",
+            format!("limit: 1 to {MAX_PAGE}"),
+        ));
+    }
+    let filter = EventFilter {
+        from: time(&p.from, false, "from")?,
+        to: time(&p.to, true, "to")?,
+        user: p.user,
+        document: p.document,
+        vin: p.vin.map(|v| v.trim().to_ascii_uppercase()),
+        action: p.action,
+        outcome: p.outcome,
+        cursor: p.cursor,
+        limit,
+    };
+    let page = state.auditing.events(&caller.ctx, filter).await?;
+    if csv {
+        let mut response = HttpResponse::Ok();
+        if let Some(next) = page.next_cursor {
+            response.insert_header(("x-next-cursor", next.to_string()));
+        }
+        return Ok(response
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((
+                "content-disposition",
+                "attachment; filename=\"retrieval-log.csv\"",
+            ))
+            .body(to_csv(&page)));
+    }
+    Ok(HttpResponse::Ok().json(page))
+}
+
+pub async fn verify(
+    caller: Authorized<perm::AuditRead>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    Ok(HttpResponse::Ok().json(state.auditing.verify(&caller.ctx).await?))
+}
+
+pub async fn checkpoints(
+    caller: Authorized<perm::AuditRead>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    Ok(HttpResponse::Ok().json(state.auditing.checkpoints(&caller.ctx).await?))
+}
