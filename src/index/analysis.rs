@@ -20,7 +20,7 @@ use jieba_rs::Jieba;
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 use unicode_normalization::UnicodeNormalization;
 
-pub const ANALYZER_VERSION: u32 = 1;
+pub const ANALYZER_VERSION: u32 = 2;
 pub const CHARS: &str = "dangan_chars";
 pub const WORDS: &str = "dangan_words";
 
@@ -104,20 +104,89 @@ impl TokenStream for VecTokenStream {
 #[derive(Clone, Default)]
 pub struct CharTokenizer;
 
+/// Streams character/word tokens without allocating per token: one `Token` is
+/// reused, as tantivy's own tokenizers do.
+pub struct CharTokenStream<'a> {
+    text: &'a str,
+    chars: std::str::CharIndices<'a>,
+    pending: Option<(usize, char)>,
+    token: Token,
+    next_position: usize,
+    gap: bool,
+    started: bool,
+}
+
+impl TokenStream for CharTokenStream<'_> {
+    fn advance(&mut self) -> bool {
+        loop {
+            let Some((i, c)) = self.pending.take().or_else(|| self.chars.next()) else {
+                return false;
+            };
+            if is_word_char(c) {
+                let mut end = i + c.len_utf8();
+                for (j, d) in self.chars.by_ref() {
+                    if is_word_char(d) {
+                        end = j + d.len_utf8();
+                    } else {
+                        self.pending = Some((j, d));
+                        break;
+                    }
+                }
+                self.emit(i, end, true);
+                return true;
+            }
+            if is_cjk(c) {
+                self.emit(i, i + c.len_utf8(), false);
+                return true;
+            }
+            self.gap = true;
+        }
+    }
+    fn token(&self) -> &Token {
+        &self.token
+    }
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.token
+    }
+}
+
+impl CharTokenStream<'_> {
+    fn emit(&mut self, from: usize, to: usize, word: bool) {
+        if self.gap && self.started {
+            self.next_position += 1;
+        }
+        self.gap = false;
+        self.started = true;
+        self.token.offset_from = from;
+        self.token.offset_to = to;
+        self.token.position = self.next_position;
+        self.token.position_length = 1;
+        self.token.text.clear();
+        let piece = &self.text[from..to];
+        if word && !piece.is_ascii() {
+            self.token.text.push_str(&piece.to_lowercase());
+        } else {
+            self.token.text.push_str(piece);
+            if word {
+                self.token.text.make_ascii_lowercase();
+            }
+        }
+        self.next_position += 1;
+    }
+}
+
 impl Tokenizer for CharTokenizer {
-    type TokenStream<'a> = VecTokenStream;
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
-        let tokens = char_tokens(text)
-            .into_iter()
-            .map(|(from, to, position, text)| Token {
-                offset_from: from,
-                offset_to: to,
-                position,
-                text,
-                position_length: 1,
-            })
-            .collect();
-        VecTokenStream { tokens, index: 0 }
+    type TokenStream<'a> = CharTokenStream<'a>;
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> CharTokenStream<'a> {
+        CharTokenStream {
+            text,
+            chars: text.char_indices(),
+            pending: None,
+            token: Token::default(),
+            next_position: 0,
+            gap: false,
+            started: false,
+        }
     }
 }
 
@@ -232,6 +301,27 @@ mod tests {
                 (3, "lfv2a21k2m3000001".into())
             ]
         );
+    }
+
+    #[test]
+    fn the_streaming_tokenizer_agrees_with_char_tokens() {
+        for text in [
+            "更换前刹车片,Brake pads",
+            "车架号LFV2A21K2M3000001 ÄBC 刹车",
+            "",
+            ",,",
+            "abc",
+            "王",
+        ] {
+            let mut tokenizer = CharTokenizer;
+            let mut stream = tokenizer.token_stream(text);
+            let mut got = vec![];
+            while stream.advance() {
+                let t = stream.token();
+                got.push((t.offset_from, t.offset_to, t.position, t.text.clone()));
+            }
+            assert_eq!(got, char_tokens(text), "{text}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ use tantivy::schema::Facet;
 
 use super::analysis::{mask_pii, normalize};
 use super::schema::Fields;
+use crate::domain::Level;
 use crate::storage::manifest::Manifest;
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
@@ -63,6 +64,16 @@ pub fn build(
     doc.add_text(fields.category, &md.category);
     doc.add_text(fields.branch, m.branch.as_str());
     doc.add_text(fields.level, m.confidentiality.as_str());
+    for level in [
+        Level::Public,
+        Level::Internal,
+        Level::Confidential,
+        Level::Restricted,
+    ] {
+        if level >= m.confidentiality {
+            doc.add_text(fields.clearance, level.as_str());
+        }
+    }
     if let Some(vin) = md.vin() {
         let v = vin.as_str();
         doc.add_text(fields.vin, v);

@@ -193,18 +193,10 @@ pub fn build(
     if let Some(b) = &vis.branch {
         scope.push((Occur::Must, term(fields.branch, b.as_str())));
     }
-    if let Some(max) = vis.max_level {
-        let allowed: Vec<(Occur, Box<dyn Query>)> = [
-            Level::Public,
-            Level::Internal,
-            Level::Confidential,
-            Level::Restricted,
-        ]
-        .into_iter()
-        .filter(|l| *l <= max)
-        .map(|l| (Occur::Should, term(fields.level, l.as_str())))
-        .collect();
-        scope.push((Occur::Must, Box::new(BooleanQuery::new(allowed))));
+    if let Some(max) = vis.max_level
+        && max != Level::Restricted
+    {
+        scope.push((Occur::Must, term(fields.clearance, max.as_str())));
     }
     if !scope.is_empty() {
         let mut visible: Vec<(Occur, Box<dyn Query>)> =
@@ -249,10 +241,6 @@ pub fn build(
     }
     if must.is_empty() {
         return Ok(Box::new(AllQuery));
-    }
-    if r.q.is_none() {
-        // Filters only: give every hit the same score.
-        must.push((Occur::Should, Box::new(AllQuery)));
     }
     Ok(Box::new(BooleanQuery::new(must)))
 }

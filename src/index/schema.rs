@@ -21,6 +21,9 @@ pub struct Fields {
     pub category: Field,
     pub branch: Field,
     pub level: Field,
+    /// Every clearance that may see the document (its level and above), so the
+    /// visibility filter is one term.
+    pub clearance: Field,
     pub vin: Field,
     pub vin_keys: Field,
     pub plate: Field,
@@ -60,6 +63,7 @@ pub fn build() -> (Schema, Fields) {
         category: b.add_text_field("category", STRING | STORED),
         branch: b.add_text_field("branch", STRING | STORED),
         level: b.add_text_field("level", STRING),
+        clearance: b.add_text_field("clearance", STRING),
         vin: b.add_text_field("vin", STORED),
         vin_keys: b.add_text_field("vin_keys", STRING),
         plate: b.add_text_field("plate", STRING | STORED),
