@@ -25,6 +25,14 @@ pub struct Config {
     pub schema: SchemaConfig,
     pub index: IndexConfig,
     pub audit: AuditConfig,
+    pub access: AccessConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessConfig {
+    pub default_days: u32,
+    pub max_days: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -152,6 +160,12 @@ impl Config {
             return Err(format!(
                 "auth.token_ttl_secs is {}; expected 1 to 86400",
                 self.auth.token_ttl_secs
+            ));
+        }
+        if self.access.default_days == 0 || self.access.default_days > self.access.max_days {
+            return Err(format!(
+                "access.default_days ({}) must be 1 to access.max_days ({})",
+                self.access.default_days, self.access.max_days
             ));
         }
         if self.auth.issuer.is_empty() || self.auth.audience.is_empty() {

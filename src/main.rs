@@ -118,9 +118,10 @@ fn reindex(config: Config) -> anyhow::Result<()> {
         std::fs::remove_dir_all(&dir)?;
     }
     actix_web::rt::System::new().block_on(async move {
-        let state = dangan::startup::open_state(config)
-            .await
-            .map_err(anyhow::Error::msg)?;
+        let state =
+            dangan::startup::open_state(config, std::sync::Arc::new(dangan::clock::SystemClock))
+                .await
+                .map_err(anyhow::Error::msg)?;
         println!(
             "search index rebuilt: {} documents",
             state.archive.index().num_docs()

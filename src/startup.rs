@@ -15,6 +15,7 @@ use actix_web::{App, HttpMessage, HttpServer, web};
 use object_store::path::Path as ObjectPath;
 use secrecy::ExposeSecret;
 
+use crate::archive::access::{AccessLimits, AccessStore};
 use crate::archive::catalog::Catalog;
 use crate::archive::{Archive, ArchiveParts, Limits};
 use crate::audit::AuditLog;
@@ -25,6 +26,7 @@ use crate::auth::accounts::Accounts;
 use crate::auth::extractor::RequestId;
 use crate::auth::tokens::TokenIssuer;
 use crate::auth::users::{NewUser, UserStore};
+use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, parse_key_text};
 use crate::domain::{Branch, Classification, Level, Role};
 use crate::index::SearchIndex;
@@ -53,7 +55,12 @@ impl Application {
     /// Opens every part (store, keys, users, log, catalog) and binds the listener.
     /// Any failure is a sentence saying what to fix.
     pub async fn build(config: Config) -> Result<Self, String> {
-        let state = open_state(config).await?;
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// Like [`Application::build`], with the clock grants expire by (tests).
+    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Self, String> {
+        let state = open_state(config, clock).await?;
         let listener = TcpListener::bind(&state.config.server.bind)
             .map_err(|e| format!("cannot listen on {}: {e}", state.config.server.bind))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
@@ -114,7 +121,7 @@ async fn request_id(
 
 /// Opens every part of the application without serving it (also used by the
 /// offline commands).
-pub async fn open_state(config: Config) -> Result<AppState, String> {
+pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, String> {
     std::fs::create_dir_all(&config.data_dir).map_err(|e| {
         format!(
             "cannot create data directory {}: {e}",
@@ -170,6 +177,14 @@ pub async fn open_state(config: Config) -> Result<AppState, String> {
         audit: audit.clone(),
         limits,
         index: Arc::new(index),
+        access: AccessStore::load(blob.clone(), keyring.clone())
+            .await
+            .map_err(|e| format!("cannot load access requests: {}", describe(&e)))?,
+        access_limits: AccessLimits {
+            default_days: config.access.default_days,
+            max_days: config.access.max_days,
+        },
+        clock,
     });
     let caught_up = archive
         .catch_up_index()

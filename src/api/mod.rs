@@ -4,6 +4,7 @@
 //! permission the route needs), parses the request, calls one use case and maps
 //! the result. The route table below is the whole API surface.
 
+mod access;
 mod admin;
 mod audit;
 mod auth;
@@ -60,7 +61,21 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
                 .route("/admin/reindex", web::post().to(admin::reindex))
                 .route("/audit/events", web::get().to(audit::events))
                 .route("/audit/verify", web::get().to(audit::verify))
-                .route("/audit/checkpoints", web::get().to(audit::checkpoints)),
+                .route("/audit/checkpoints", web::get().to(audit::checkpoints))
+                .route("/access-requests", web::post().to(access::create))
+                .route("/access-requests", web::get().to(access::list))
+                .route(
+                    "/access-requests/{id}/approve",
+                    web::post().to(access::approve),
+                )
+                .route(
+                    "/access-requests/{id}/reject",
+                    web::post().to(access::reject),
+                )
+                .route(
+                    "/access-requests/{id}/revoke",
+                    web::post().to(access::revoke),
+                ),
         )
         .default_service(web::to(not_found));
 }

@@ -168,7 +168,7 @@ impl Archive {
         upload: Upload<S>,
     ) -> Result<DocumentView> {
         let p = self.require(ctx, Action::DocumentsVersion).await?;
-        let entry = self.visible(ctx, &p, key, "document.version.add").await?;
+        let (entry, _) = self.visible(ctx, &p, key, "document.version.add").await?;
         let _guard = entry.lock.lock().await;
         let current = self
             .catalog
@@ -242,7 +242,7 @@ impl Archive {
         request: CorrectionRequest,
     ) -> Result<DocumentView> {
         let p = self.require(ctx, Action::DocumentsCorrect).await?;
-        let entry = self.visible(ctx, &p, key, "document.correct").await?;
+        let (entry, _) = self.visible(ctx, &p, key, "document.correct").await?;
         let _guard = entry.lock.lock().await;
         let current = self
             .catalog

@@ -3,6 +3,7 @@
 //! caller's permission, write the retrieval-log record, then touch storage — so
 //! no HTTP handler can skip a step. Nothing here knows about HTTP.
 
+pub mod access;
 pub mod catalog;
 mod content;
 pub mod extract;
@@ -19,6 +20,7 @@ use futures_util::Stream;
 use crate::audit::{AuditLog, Context, Outcome};
 use crate::auth::policy::{DocScope, Subject};
 use crate::auth::{Action, Policy, Principal};
+use crate::clock::Clock;
 use crate::domain::Classification;
 use crate::error::{Error, Result};
 use crate::index::SearchIndex;
@@ -54,6 +56,9 @@ pub struct ArchiveParts {
     pub audit: AuditLog,
     pub limits: Limits,
     pub index: Arc<SearchIndex>,
+    pub access: access::AccessStore,
+    pub access_limits: access::AccessLimits,
+    pub clock: Arc<dyn Clock>,
 }
 
 pub struct Archive {
@@ -65,6 +70,9 @@ pub struct Archive {
     audit: AuditLog,
     limits: Limits,
     index: Arc<SearchIndex>,
+    access: access::AccessStore,
+    access_limits: access::AccessLimits,
+    clock: Arc<dyn Clock>,
 }
 
 impl Archive {
@@ -78,6 +86,9 @@ impl Archive {
             audit,
             limits,
             index,
+            access,
+            access_limits,
+            clock,
         } = parts;
         Archive {
             blob,
@@ -88,6 +99,9 @@ impl Archive {
             audit,
             limits,
             index,
+            access,
+            access_limits,
+            clock,
         }
     }
 
@@ -129,46 +143,61 @@ impl Archive {
 
     /// Finds a document the caller may see; anything else is "not found", so that
     /// existence does not leak. The refusal is recorded.
+    /// Finds a document the caller may see — by branch and clearance, or through
+    /// an active access grant (whose id is returned, to be recorded with the use).
+    /// Anything else is "not found", so that existence does not leak; the refusal
+    /// is recorded, saying when a grant has expired.
     async fn visible(
         &self,
         ctx: &Context,
         p: &Principal,
         key: &str,
         action: &'static str,
-    ) -> Result<catalog::Entry> {
-        let found = self.catalog.resolve(key);
-        match found {
-            Some(entry) if self.policy.can_see(p, scope(&entry.manifest)) => Ok(entry),
-            Some(entry) => {
-                let m = &entry.manifest;
+    ) -> Result<(catalog::Entry, Option<String>)> {
+        let Some(entry) = self.catalog.resolve(key) else {
+            if self.catalog.is_damaged(key) {
+                let detail = serde_json::json!({"reason": "manifest damaged", "document": key});
                 self.audit
-                    .record(
-                        ctx.event(action, Outcome::Denied)
-                            .document(m.id, &m.archive_no, m.vin())
-                            .detail(serde_json::json!({"reason": "not visible"})),
-                    )
+                    .record(ctx.event(action, Outcome::Error).detail(detail))
                     .await?;
-                Err(Error::not_found("document"))
-            }
-            None if self.catalog.is_damaged(key) => {
-                self.audit
-                    .record(
-                        ctx.event(action, Outcome::Error).detail(
-                            serde_json::json!({"reason": "manifest damaged", "document": key}),
-                        ),
-                    )
-                    .await?;
-                Err(Error::integrity(format!(
+                return Err(Error::integrity(format!(
                     "the manifest of document {key} failed its integrity check"
-                )))
+                )));
             }
-            None => {
+            let detail = serde_json::json!({"reason": "unknown document", "key": crate::domain::people::truncate(key, 64)});
+            self.audit
+                .record(ctx.event(action, Outcome::Denied).detail(detail))
+                .await?;
+            return Err(Error::not_found("document"));
+        };
+        let m = entry.manifest.clone();
+        let grant = match self.grant_for(p, &m).await {
+            access::Grant::Active(id) => Some(id),
+            access::Grant::Expired(id) if !self.policy.can_see(p, scope(&m)) => {
+                let detail = serde_json::json!({"reason": "access grant expired", "grant": id});
                 self.audit
-                    .record(ctx.event(action, Outcome::Denied).detail(serde_json::json!({"reason": "unknown document", "key": crate::domain::people::truncate(key, 64)})))
+                    .record(
+                        ctx.event("grant.expired", Outcome::Denied)
+                            .document(m.id, &m.archive_no, m.vin())
+                            .detail(detail),
+                    )
                     .await?;
-                Err(Error::not_found("document"))
+                return Err(Error::not_found("document"));
             }
+            _ => None,
+        };
+        if grant.is_some() || self.policy.can_see(p, scope(&m)) {
+            return Ok((entry, grant));
         }
+        let detail = serde_json::json!({"reason": "not visible"});
+        self.audit
+            .record(
+                ctx.event(action, Outcome::Denied)
+                    .document(m.id, &m.archive_no, m.vin())
+                    .detail(detail),
+            )
+            .await?;
+        Err(Error::not_found("document"))
     }
 
     fn can_read_content(&self, who: &impl Subject, m: &Manifest) -> bool {

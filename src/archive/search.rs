@@ -80,7 +80,8 @@ impl Archive {
 
     pub async fn search(&self, ctx: &Context, request: SearchRequest) -> Result<SearchResults> {
         let p = self.require(ctx, Action::DocumentsRead).await?;
-        let visibility = self.visibility(&p);
+        let mut visibility = self.visibility(&p);
+        visibility.granted = self.granted_ids(&p).await;
         let results = self.index.search(&request, &visibility);
         let (outcome, total) = match &results {
             Ok(r) => (Outcome::Allowed, Some(r.total)),

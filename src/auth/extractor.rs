@@ -43,7 +43,9 @@ pub mod perm {
         DocumentsVersion,
         DocumentsCorrect,
         IndexRebuild,
-        AuditRead
+        AuditRead,
+        AccessRequest,
+        AccessDecide
     );
 }
 

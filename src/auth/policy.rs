@@ -22,10 +22,12 @@ pub enum Action {
     DocumentsCorrect,
     IndexRebuild,
     AuditRead,
+    AccessRequest,
+    AccessDecide,
 }
 
 impl Action {
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 12] = [
         Action::AuthMe,
         Action::ClassificationRead,
         Action::UsersManage,
@@ -36,6 +38,8 @@ impl Action {
         Action::DocumentsCorrect,
         Action::IndexRebuild,
         Action::AuditRead,
+        Action::AccessRequest,
+        Action::AccessDecide,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,6 +54,8 @@ impl Action {
             Action::DocumentsCorrect => "documents.correct",
             Action::IndexRebuild => "index.rebuild",
             Action::AuditRead => "audit.read",
+            Action::AccessRequest => "access.request",
+            Action::AccessDecide => "access.decide",
         }
     }
 
@@ -180,11 +186,24 @@ mod tests {
             ),
             (
                 Role::Staff,
-                &[AuthMe, ClassificationRead, DocumentsRead, DocumentsContent],
+                &[
+                    AuthMe,
+                    ClassificationRead,
+                    DocumentsRead,
+                    DocumentsContent,
+                    AccessRequest,
+                ],
             ),
             (
                 Role::Supervisor,
-                &[AuthMe, ClassificationRead, DocumentsRead, DocumentsContent],
+                &[
+                    AuthMe,
+                    ClassificationRead,
+                    DocumentsRead,
+                    DocumentsContent,
+                    AccessRequest,
+                    AccessDecide,
+                ],
             ),
             (
                 Role::Auditor,

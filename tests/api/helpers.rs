@@ -55,6 +55,8 @@ pub fn s3_target() -> Option<S3Target> {
 
 pub struct TestApp {
     pub address: String,
+    /// The clock access grants expire by; tests move it forward.
+    pub clock: std::sync::Arc<dangan::clock::ManualClock>,
     server: actix_web::dev::ServerHandle,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     pub client: reqwest::Client,
@@ -109,7 +111,8 @@ pub async fn spawn_app_with(store: Store) -> TestApp {
 }
 
 pub async fn spawn_app_in(dir: tempfile::TempDir, config: Config) -> TestApp {
-    let app = Application::build(config.clone())
+    let clock = std::sync::Arc::new(dangan::clock::ManualClock::default());
+    let app = Application::build_with_clock(config.clone(), clock.clone())
         .await
         .expect("application starts");
     let port = app.port();
@@ -117,6 +120,7 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, config: Config) -> TestApp {
     let task = tokio::spawn(app.run_until_stopped());
     let app = TestApp {
         address: format!("http://127.0.0.1:{port}"),
+        clock,
         server,
         task,
         client: reqwest::Client::new(),

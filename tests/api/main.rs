@@ -1,6 +1,7 @@
 //! The API test binary: every behaviour a user relies on, through the real
 //! application on a loopback port (`helpers::spawn_app`).
 
+mod access;
 mod audit;
 mod bad_input;
 mod crash;

@@ -1,0 +1,103 @@
+//! `/access-requests`: ask for access (调阅), decide, revoke.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::archive::access::{NewRequest, Status};
+use crate::auth::extractor::{Authorized, perm};
+use crate::error::{Error, Result};
+use crate::startup::AppState;
+
+pub async fn create(
+    caller: Authorized<perm::AccessRequest>,
+    state: web::Data<AppState>,
+    body: web::Json<NewRequest>,
+) -> Result<HttpResponse> {
+    Ok(HttpResponse::Created().json(
+        state
+            .archive
+            .request_access(&caller.ctx, body.into_inner())
+            .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    status: Option<Status>,
+}
+
+pub async fn list(
+    caller: Authorized<perm::AccessRequest>,
+    state: web::Data<AppState>,
+    params: web::Query<ListParams>,
+) -> Result<HttpResponse> {
+    let requests = state
+        .archive
+        .list_access(&caller.ctx, params.status)
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({"requests": requests})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Decision {
+    note: Option<String>,
+}
+
+/// The optional `{note}` body of a decision; an empty body means no note.
+fn note(body: &[u8]) -> Result<Option<String>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let d: Decision = serde_json::from_slice(body).map_err(|e| {
+        if e.is_data() {
+            Error::invalid("invalid_body", e.to_string())
+        } else {
+            Error::bad_request("invalid_json", e.to_string())
+        }
+    })?;
+    Ok(d.note)
+}
+
+async fn decide(
+    caller: Authorized<perm::AccessDecide>,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Bytes,
+    to: Status,
+) -> Result<HttpResponse> {
+    let decided = state
+        .archive
+        .decide(&caller.ctx, &id, to, note(&body)?)
+        .await?;
+    Ok(HttpResponse::Ok().json(decided))
+}
+
+pub async fn approve(
+    caller: Authorized<perm::AccessDecide>,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse> {
+    decide(caller, state, id, body, Status::Approved).await
+}
+
+pub async fn reject(
+    caller: Authorized<perm::AccessDecide>,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse> {
+    decide(caller, state, id, body, Status::Rejected).await
+}
+
+pub async fn revoke(
+    caller: Authorized<perm::AccessDecide>,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse> {
+    decide(caller, state, id, body, Status::Revoked).await
+}

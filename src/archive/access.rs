@@ -1,0 +1,336 @@
+//! Access requests (调阅): asking for a document or a vehicle's whole archive with
+//! a purpose, a supervisor of that branch (never the requester) deciding, and the
+//! resulting grant, which expires by itself and can be revoked.
+//!
+//! Requests are kept as one sealed object (`system/access-requests`). A grant is
+//! checked on every read; its use, and a refusal because it expired, are
+//! recorded with the access.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use object_store::path::Path;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio::sync::{Mutex, RwLock};
+
+use super::Archive;
+use crate::audit::{Context, Outcome};
+use crate::auth::{Action, Principal};
+use crate::domain::{Branch, DocumentId, Vin};
+use crate::error::{Error, Result};
+use crate::storage::BlobStore;
+use crate::storage::envelope::Keyring;
+use crate::storage::manifest::Manifest;
+
+const OBJECT: &str = "system/access-requests";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pending,
+    Approved,
+    Rejected,
+    Revoked,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessRequest {
+    pub id: String,
+    pub requester: String,
+    pub document_id: Option<DocumentId>,
+    pub archive_no: Option<String>,
+    pub vin: Option<String>,
+    /// Branches of the documents asked for: the deciding supervisor must cover all.
+    pub branches: Vec<Branch>,
+    pub purpose: String,
+    pub days: u32,
+    pub status: Status,
+    pub created_at: DateTime<Utc>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub note: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// What a requester sends.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRequest {
+    pub document_id: Option<String>,
+    pub vin: Option<String>,
+    pub purpose: String,
+    pub days: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct AccessLimits {
+    pub default_days: u32,
+    pub max_days: u32,
+}
+
+pub struct AccessStore {
+    blob: BlobStore,
+    keyring: Arc<Keyring>,
+    requests: RwLock<Vec<AccessRequest>>,
+    write: Mutex<()>,
+}
+
+impl AccessStore {
+    pub async fn load(blob: BlobStore, keyring: Arc<Keyring>) -> Result<Self> {
+        let requests = match blob.get(&Path::from(OBJECT)).await? {
+            Some(bytes) => {
+                let plain = keyring
+                    .open(OBJECT, &bytes)
+                    .map_err(|e| Error::integrity(format!("access requests: {e}")))?;
+                serde_json::from_slice(&plain)
+                    .map_err(|e| Error::internal(format!("access requests: {e}")))?
+            }
+            None => vec![],
+        };
+        Ok(AccessStore {
+            blob,
+            keyring,
+            requests: RwLock::new(requests),
+            write: Mutex::new(()),
+        })
+    }
+
+    async fn save(&self, list: Vec<AccessRequest>) -> Result<()> {
+        let plain = serde_json::to_vec(&list).map_err(|e| Error::internal(e.to_string()))?;
+        self.blob
+            .put(&Path::from(OBJECT), self.keyring.seal(OBJECT, &plain))
+            .await?;
+        *self.requests.write().await = list;
+        Ok(())
+    }
+
+    pub async fn all(&self) -> Vec<AccessRequest> {
+        self.requests.read().await.clone()
+    }
+}
+
+/// A caller's standing for one document through grants.
+pub enum Grant {
+    Active(String),
+    Expired(String),
+    None,
+}
+
+fn covers(r: &AccessRequest, m: &Manifest) -> bool {
+    r.document_id == Some(m.id) || (r.vin.is_some() && r.vin.as_deref() == m.vin())
+}
+
+impl Archive {
+    /// The caller's grant for `m`, if any, at the archive's clock.
+    pub(super) async fn grant_for(&self, p: &Principal, m: &Manifest) -> Grant {
+        let now = self.clock.now();
+        let mut expired = None;
+        for r in self.access.requests.read().await.iter() {
+            if r.requester != p.username || r.status != Status::Approved || !covers(r, m) {
+                continue;
+            }
+            match r.expires_at {
+                Some(t) if t > now => return Grant::Active(r.id.clone()),
+                _ => expired = Some(r.id.clone()),
+            }
+        }
+        expired.map_or(Grant::None, Grant::Expired)
+    }
+
+    /// Ids of the documents the caller holds an active grant for (for search).
+    pub(super) async fn granted_ids(&self, p: &Principal) -> Vec<String> {
+        let now = self.clock.now();
+        let mut ids = vec![];
+        for r in self.access.requests.read().await.iter() {
+            if r.requester != p.username
+                || r.status != Status::Approved
+                || r.expires_at.is_none_or(|t| t <= now)
+            {
+                continue;
+            }
+            ids.extend(r.document_id.map(|d| d.to_string()));
+            if let Some(vin) = &r.vin {
+                ids.extend(self.catalog.by_vin(vin).iter().map(|m| m.id.to_string()));
+            }
+        }
+        ids
+    }
+
+    pub async fn request_access(&self, ctx: &Context, new: NewRequest) -> Result<AccessRequest> {
+        let p = self.require(ctx, Action::AccessRequest).await?;
+        let purpose = super::filing::check_reason(&new.purpose).map_err(|_| {
+            Error::invalid(
+                "purpose_required",
+                "purpose: say what the access is for (1-1000 characters)",
+            )
+        })?;
+        let days = new.days.unwrap_or(self.access_limits.default_days);
+        if days == 0 || days > self.access_limits.max_days {
+            return Err(Error::invalid(
+                "invalid_days",
+                format!("days: 1 to {}", self.access_limits.max_days),
+            ));
+        }
+        let (document_id, archive_no, vin, branches) = match (&new.document_id, &new.vin) {
+            (Some(key), None) => {
+                let entry = self
+                    .catalog
+                    .resolve(key)
+                    .ok_or_else(|| Error::not_found("document"))?;
+                let m = &entry.manifest;
+                (
+                    Some(m.id),
+                    Some(m.archive_no.to_string()),
+                    m.vin().map(str::to_string),
+                    vec![m.branch.clone()],
+                )
+            }
+            (None, Some(vin)) => {
+                let vin = Vin::parse(vin)
+                    .map_err(|e| Error::invalid("invalid_vin", format!("vin: {e}")))?;
+                let docs = self.catalog.by_vin(vin.as_str());
+                if docs.is_empty() {
+                    return Err(Error::not_found("vehicle archive"));
+                }
+                let mut branches: Vec<Branch> = docs.iter().map(|m| m.branch.clone()).collect();
+                branches.sort();
+                branches.dedup();
+                (None, None, Some(vin.to_string()), branches)
+            }
+            _ => {
+                return Err(Error::invalid(
+                    "invalid_request",
+                    "give either document_id or vin",
+                ));
+            }
+        };
+        let request = AccessRequest {
+            id: uuid::Uuid::new_v4().to_string(),
+            requester: p.username.clone(),
+            document_id,
+            archive_no: archive_no.clone(),
+            vin: vin.clone(),
+            branches,
+            purpose: purpose.clone(),
+            days,
+            status: Status::Pending,
+            created_at: self.clock.now(),
+            decided_by: None,
+            decided_at: None,
+            note: None,
+            expires_at: None,
+        };
+        let mut event = ctx
+            .event("access.request", Outcome::Allowed)
+            .detail(json!({"request": request.id, "days": days}));
+        event.document = document_id.map(|d| d.to_string());
+        event.archive_no = archive_no;
+        event.vin = vin;
+        event.purpose = Some(purpose);
+        self.audit.record(event).await?;
+        let _guard = self.access.write.lock().await;
+        let mut list = self.access.all().await;
+        list.push(request.clone());
+        self.access.save(list).await?;
+        Ok(request)
+    }
+
+    /// The caller's own requests, and, for supervisors, those they may decide.
+    pub async fn list_access(
+        &self,
+        ctx: &Context,
+        status: Option<Status>,
+    ) -> Result<Vec<AccessRequest>> {
+        let p = self.require(ctx, Action::AccessRequest).await?;
+        let decides = self.policy.permits(&p.roles, Action::AccessDecide);
+        let list: Vec<AccessRequest> = self
+            .access
+            .all()
+            .await
+            .into_iter()
+            .filter(|r| {
+                r.requester == p.username
+                    || (decides && r.branches.iter().all(|b| p.branch.covers(b)))
+            })
+            .filter(|r| status.is_none_or(|s| r.status == s))
+            .collect();
+        self.audit
+            .record(
+                ctx.event("access.list", Outcome::Allowed)
+                    .detail(json!({"requests": list.len()})),
+            )
+            .await?;
+        Ok(list)
+    }
+
+    /// Approves, rejects or revokes a request.
+    pub async fn decide(
+        &self,
+        ctx: &Context,
+        id: &str,
+        to: Status,
+        note: Option<String>,
+    ) -> Result<AccessRequest> {
+        let p = self.require(ctx, Action::AccessDecide).await?;
+        let action = match to {
+            Status::Approved => "access.approve",
+            Status::Rejected => "access.reject",
+            _ => "access.revoke",
+        };
+        if note.as_ref().is_some_and(|n| n.chars().count() > 1000) {
+            return Err(Error::invalid(
+                "invalid_note",
+                "note: at most 1000 characters",
+            ));
+        }
+        let _guard = self.access.write.lock().await;
+        let mut list = self.access.all().await;
+        let Some(r) = list.iter_mut().find(|r| r.id == id) else {
+            return Err(Error::not_found("access request"));
+        };
+        let event = |outcome| {
+            let mut e = ctx
+                .event(action, outcome)
+                .detail(json!({"request": r.id, "requester": r.requester, "note": note}));
+            e.document = r.document_id.map(|d| d.to_string());
+            e.archive_no = r.archive_no.clone();
+            e.vin = r.vin.clone();
+            e.purpose = Some(r.purpose.clone());
+            e
+        };
+        let refusal = if r.requester == p.username {
+            Some(Error::forbidden("nobody decides their own access request"))
+        } else if !r.branches.iter().all(|b| p.branch.covers(b)) {
+            Some(Error::forbidden(
+                "only a supervisor of the document's branch decides this request",
+            ))
+        } else {
+            match (r.status, to) {
+                (Status::Pending, Status::Approved | Status::Rejected)
+                | (Status::Approved, Status::Revoked) => None,
+                (from, _) => Some(Error::conflict(
+                    "invalid_state",
+                    format!("the request is {from:?}, it cannot become {to:?}").to_lowercase(),
+                )),
+            }
+        };
+        if let Some(e) = refusal {
+            self.audit.record(event(Outcome::Denied)).await?;
+            return Err(e);
+        }
+        let now = self.clock.now();
+        r.status = to;
+        r.decided_by = Some(p.username.clone());
+        r.decided_at = Some(now);
+        r.note = note.clone();
+        if to == Status::Approved {
+            r.expires_at = Some(now + Duration::days(i64::from(r.days)));
+        }
+        let decided = r.clone();
+        self.audit.record(event(Outcome::Allowed)).await?;
+        self.access.save(list).await?;
+        Ok(decided)
+    }
+}
