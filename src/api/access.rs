@@ -5,19 +5,18 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::archive::access::{NewRequest, Status};
-use crate::auth::extractor::{Authorized, perm};
+use crate::auth::extractor::{Authorized, AuthorizedJson, perm};
 use crate::error::{Error, Result};
 use crate::startup::AppState;
 
 pub async fn create(
-    caller: Authorized<perm::AccessRequest>,
+    request: AuthorizedJson<perm::AccessRequest, NewRequest>,
     state: web::Data<AppState>,
-    body: web::Json<NewRequest>,
 ) -> Result<HttpResponse> {
     Ok(HttpResponse::Created().json(
         state
             .archive
-            .request_access(&caller.ctx, body.into_inner())
+            .request_access(&request.ctx, request.body)
             .await?,
     ))
 }

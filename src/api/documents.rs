@@ -9,7 +9,7 @@ use serde_json::json;
 use super::multipart::{next_part, read_part, upload};
 use crate::archive::filing::CorrectionRequest;
 use crate::archive::views::{Content, ContentBody};
-use crate::auth::extractor::{Authorized, perm};
+use crate::auth::extractor::{Authorized, AuthorizedJson, perm};
 use crate::error::{Error, Result};
 use crate::startup::AppState;
 
@@ -147,15 +147,14 @@ pub async fn add_version(
 
 /// `PATCH /documents/{id}`: `{changes: {...}, reason}`.
 pub async fn correct(
-    caller: Authorized<perm::DocumentsCorrect>,
+    request: AuthorizedJson<perm::DocumentsCorrect, CorrectionRequest>,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<CorrectionRequest>,
 ) -> Result<HttpResponse> {
     Ok(HttpResponse::Ok().json(
         state
             .archive
-            .correct(&caller.ctx, &id, body.into_inner())
+            .correct(&request.ctx, &id, request.body)
             .await?,
     ))
 }

@@ -3,19 +3,18 @@
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use crate::auth::extractor::{Authorized, perm};
+use crate::auth::extractor::{Authorized, AuthorizedJson, perm};
 use crate::auth::users::{NewUser, UserChange};
 use crate::error::Result;
 use crate::startup::AppState;
 
 pub async fn create(
-    caller: Authorized<perm::UsersManage>,
+    request: AuthorizedJson<perm::UsersManage, NewUser>,
     state: web::Data<AppState>,
-    body: web::Json<NewUser>,
 ) -> Result<HttpResponse> {
     let user = state
         .accounts
-        .create_user(&caller.ctx, body.into_inner())
+        .create_user(&request.ctx, request.body)
         .await?;
     Ok(HttpResponse::Created().json(user))
 }
@@ -29,14 +28,13 @@ pub async fn list(
 }
 
 pub async fn update(
-    caller: Authorized<perm::UsersManage>,
+    request: AuthorizedJson<perm::UsersManage, UserChange>,
     state: web::Data<AppState>,
     username: web::Path<String>,
-    body: web::Json<UserChange>,
 ) -> Result<HttpResponse> {
     let user = state
         .accounts
-        .update_user(&caller.ctx, &username, body.into_inner())
+        .update_user(&request.ctx, &username, request.body)
         .await?;
     Ok(HttpResponse::Ok().json(user))
 }

@@ -170,3 +170,33 @@ impl<P: Permission + 'static> FromRequest for Authorized<P> {
         })
     }
 }
+
+/// An authorized caller and a JSON body, extracted in that order: a caller who
+/// may not use the route is refused before the body is read or judged, so a
+/// refusal never depends on (or reveals anything about) the body.
+pub struct AuthorizedJson<P, T> {
+    pub ctx: Context,
+    pub body: T,
+    _permission: PhantomData<P>,
+}
+
+impl<P: Permission + 'static, T: serde::de::DeserializeOwned + 'static> FromRequest
+    for AuthorizedJson<P, T>
+{
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let caller = Authorized::<P>::from_request(&req, &mut Payload::None).await?;
+            let body = web::Json::<T>::from_request(&req, &mut payload).await?;
+            Ok(AuthorizedJson {
+                ctx: caller.ctx,
+                body: body.into_inner(),
+                _permission: PhantomData,
+            })
+        })
+    }
+}

@@ -9,6 +9,7 @@ mod filing;
 mod helpers;
 mod integrity;
 mod large_files;
+mod matrix;
 mod search;
 mod storage_conformance;
 mod users;
