@@ -20,9 +20,10 @@ use jieba_rs::Jieba;
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 use unicode_normalization::UnicodeNormalization;
 
-pub const ANALYZER_VERSION: u32 = 2;
+pub const ANALYZER_VERSION: u32 = 3;
 pub const CHARS: &str = "dangan_chars";
 pub const WORDS: &str = "dangan_words";
+pub const BIGRAMS: &str = "dangan_bigrams";
 
 /// The process-wide jieba instance (its dictionary takes a moment to load).
 pub fn jieba() -> &'static Jieba {
@@ -190,6 +191,50 @@ impl Tokenizer for CharTokenizer {
     }
 }
 
+/// Pairs of adjacent CJK characters (within one run, never across punctuation),
+/// positioned at their first character: a word of n ≥ 2 CJK characters is
+/// exactly a phrase of n-1 bigrams, with much shorter posting lists than single
+/// characters. A lone CJK character yields nothing here (the character field has
+/// it); ASCII words are tokens as in the character field.
+pub fn bigram_tokens(text: &str) -> Vec<(usize, usize, usize, String)> {
+    let chars = char_tokens(text);
+    let mut out = Vec::with_capacity(chars.len());
+    for (i, (from, to, pos, t)) in chars.iter().enumerate() {
+        let cjk = t.chars().next().is_some_and(is_cjk);
+        if !cjk {
+            out.push((*from, *to, *pos, t.clone()));
+            continue;
+        }
+        if let Some((_, next_to, next_pos, next)) = chars.get(i + 1)
+            && *next_pos == pos + 1
+            && next.chars().next().is_some_and(is_cjk)
+        {
+            out.push((*from, *next_to, *pos, format!("{t}{next}")));
+        }
+    }
+    out
+}
+
+#[derive(Clone, Default)]
+pub struct BigramTokenizer;
+
+impl Tokenizer for BigramTokenizer {
+    type TokenStream<'a> = VecTokenStream;
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
+        let tokens = bigram_tokens(text)
+            .into_iter()
+            .map(|(from, to, position, text)| Token {
+                offset_from: from,
+                offset_to: to,
+                position,
+                text,
+                position_length: 1,
+            })
+            .collect();
+        VecTokenStream { tokens, index: 0 }
+    }
+}
+
 #[derive(Clone, Default)]
 pub struct JiebaTokenizer;
 
@@ -322,6 +367,26 @@ mod tests {
             }
             assert_eq!(got, char_tokens(text), "{text}");
         }
+    }
+
+    #[test]
+    fn bigrams_pair_adjacent_cjk_characters_only() {
+        let b: Vec<(usize, String)> = bigram_tokens("更换前刹车片,刹车 ABS泵")
+            .into_iter()
+            .map(|(_, _, p, t)| (p, t))
+            .collect();
+        assert_eq!(
+            b,
+            vec![
+                (0, "更换".into()),
+                (1, "换前".into()),
+                (2, "前刹".into()),
+                (3, "刹车".into()),
+                (4, "车片".into()),
+                (7, "刹车".into()),
+                (10, "abs".into())
+            ]
+        );
     }
 
     #[test]

@@ -60,6 +60,8 @@ pub fn build(
     let (body_text, found) = mask_pii(&body_text);
     doc.add_text(fields.meta_chars, &meta_text);
     doc.add_text(fields.body_chars, &body_text);
+    doc.add_text(fields.meta_bigrams, &meta_text);
+    doc.add_text(fields.body_bigrams, &body_text);
     doc.add_text(fields.words, format!("{meta_text}\n{body_text}"));
     doc.add_text(fields.category, &md.category);
     doc.add_text(fields.branch, m.branch.as_str());

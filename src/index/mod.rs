@@ -94,6 +94,9 @@ impl SearchIndex {
         index
             .tokenizers()
             .register(analysis::WORDS, analysis::JiebaTokenizer);
+        index
+            .tokenizers()
+            .register(analysis::BIGRAMS, analysis::BigramTokenizer);
         std::fs::write(&version_file, analysis::ANALYZER_VERSION.to_string())
             .map_err(|e| format!("search index: {e}"))?;
         let writer: IndexWriter = index
@@ -223,17 +226,22 @@ impl SearchIndex {
                     )
                 }
             };
-        let snippets = if visibility.content && request.q.is_some() {
-            let mut g = tantivy::snippet::SnippetGenerator::create(
-                &searcher,
-                &built,
-                self.fields.body_chars,
-            )
-            .map_err(index_error)?;
-            g.set_max_num_chars(120);
-            Some(g)
-        } else {
-            None
+        let snippets = match &request.q {
+            Some(q) if visibility.content => {
+                let tokenizer = self
+                    .index
+                    .tokenizer_for_field(self.fields.body_chars)
+                    .map_err(index_error)?;
+                let mut g = tantivy::snippet::SnippetGenerator::new(
+                    query::highlight_terms(q),
+                    tokenizer,
+                    self.fields.body_chars,
+                    120,
+                );
+                g.set_max_num_chars(120);
+                Some(g)
+            }
+            _ => None,
         };
         let mut hits = Vec::with_capacity(addresses.len());
         for (score, address) in addresses {

@@ -14,7 +14,7 @@ use tantivy::query::{
 };
 use tantivy::schema::{Field, IndexRecordOption};
 
-use super::analysis::{char_tokens, normalize, words};
+use super::analysis::{bigram_tokens, char_tokens, is_cjk, normalize, words};
 use super::document::{epoch_day, pii_key};
 use super::schema::Fields;
 use crate::domain::{ArchiveNo, Branch, Level, Plate};
@@ -112,9 +112,20 @@ pub fn split_query(q: &str) -> Vec<String> {
     parts
 }
 
-/// Exact substring match of `text` on a character field: one term or a phrase.
-fn substring(field: Field, text: &str) -> Option<Box<dyn Query>> {
+/// Exact substring match of `text`: on the bigram field when `text` is one run
+/// of two or more CJK characters (a term, or a phrase of bigrams), otherwise on
+/// the character field (a term, or a phrase of characters and words).
+fn substring(chars_field: Field, bigram_field: Field, text: &str) -> Option<Box<dyn Query>> {
     let tokens = char_tokens(text);
+    let contiguous_cjk = tokens.len() >= 2
+        && tokens.iter().enumerate().all(|(i, (_, _, pos, t))| {
+            *pos == tokens[0].2 + i && t.chars().next().is_some_and(is_cjk)
+        });
+    let (field, tokens) = if contiguous_cjk {
+        (bigram_field, bigram_tokens(text))
+    } else {
+        (chars_field, tokens)
+    };
     match tokens.len() {
         0 => None,
         1 => Some(term(field, &tokens[0].3)),
@@ -127,6 +138,15 @@ fn substring(field: Field, text: &str) -> Option<Box<dyn Query>> {
             Some(Box::new(PhraseQuery::new_with_offset(terms)))
         }
     }
+}
+
+/// The characters of `q`'s words, for highlighting snippets on the character field.
+pub fn highlight_terms(q: &str) -> BTreeMap<String, f32> {
+    split_query(q)
+        .iter()
+        .flat_map(|w| char_tokens(&normalize(w)))
+        .map(|(_, _, _, t)| (t, 1.0))
+        .collect()
 }
 
 fn word_query(
@@ -146,9 +166,13 @@ fn word_query(
     if let Ok(a) = ArchiveNo::parse(norm.trim()) {
         matchers.push((Occur::Should, term(fields.archive_no, &a.to_string())));
     }
-    matchers.extend(substring(fields.meta_chars, &norm).map(|q| (Occur::Should, q)));
+    matchers.extend(
+        substring(fields.meta_chars, fields.meta_bigrams, &norm).map(|q| (Occur::Should, q)),
+    );
     if content {
-        matchers.extend(substring(fields.body_chars, &norm).map(|q| (Occur::Should, q)));
+        matchers.extend(
+            substring(fields.body_chars, fields.body_bigrams, &norm).map(|q| (Occur::Should, q)),
+        );
     }
     if matchers.is_empty() {
         return None;

@@ -4,7 +4,7 @@ use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 
-use super::analysis::{CHARS, WORDS};
+use super::analysis::{BIGRAMS, CHARS, WORDS};
 
 #[derive(Clone)]
 pub struct Fields {
@@ -16,6 +16,9 @@ pub struct Fields {
     pub meta_chars: Field,
     /// Content text (extracted, transcript), PII masked, stored for snippets.
     pub body_chars: Field,
+    /// The same texts as CJK bigrams, for fast exact matching of longer words.
+    pub meta_bigrams: Field,
+    pub body_bigrams: Field,
     /// Metadata and content as jieba words, for ranking.
     pub words: Field,
     pub category: Field,
@@ -52,6 +55,11 @@ pub fn build() -> (Schema, Fields) {
             .set_tokenizer(WORDS)
             .set_index_option(IndexRecordOption::WithFreqs),
     );
+    let bigrams = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(BIGRAMS)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
     let fields = Fields {
         id: b.add_text_field("id", STRING | STORED),
         archive_no: b.add_text_field("archive_no", STRING | STORED),
@@ -59,6 +67,8 @@ pub fn build() -> (Schema, Fields) {
         title: b.add_text_field("title", STORED),
         meta_chars: b.add_text_field("meta_chars", chars(false)),
         body_chars: b.add_text_field("body_chars", chars(true)),
+        meta_bigrams: b.add_text_field("meta_bigrams", bigrams.clone()),
+        body_bigrams: b.add_text_field("body_bigrams", bigrams),
         words: b.add_text_field("words", words),
         category: b.add_text_field("category", STRING | STORED),
         branch: b.add_text_field("branch", STRING | STORED),
