@@ -364,12 +364,30 @@ async fn sigterm_finishes_in_flight_work_and_exits_cleanly() {
     let mut server = start_server(dir.path()).await;
     let admin = login(&client, &server.address, "admin", ADMIN_PASSWORD).await;
     let clerk = serde_json::json!({"username": "clerk", "password": "clerk-password", "roles": ["clerk"], "branch": "BJ01", "clearance": "restricted"});
-    client.post(format!("{}/api/v1/users", server.address)).bearer_auth(&admin).json(&clerk).send().await.unwrap();
+    client
+        .post(format!("{}/api/v1/users", server.address))
+        .bearer_auth(&admin)
+        .json(&clerk)
+        .send()
+        .await
+        .unwrap();
     let token = login(&client, &server.address, "clerk", "clerk-password").await;
     let form = reqwest::multipart::Form::new()
         .text("metadata", repair_order().to_string())
-        .part("file", reqwest::multipart::Part::bytes("机油泄漏".as_bytes().to_vec()).file_name("a.txt").mime_str("text/plain").unwrap());
-    let r = client.post(format!("{}/api/v1/documents", server.address)).bearer_auth(&token).multipart(form).send().await.unwrap();
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes("机油泄漏".as_bytes().to_vec())
+                .file_name("a.txt")
+                .mime_str("text/plain")
+                .unwrap(),
+        );
+    let r = client
+        .post(format!("{}/api/v1/documents", server.address))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
     // SAFETY: sending a signal to our own child process.
     unsafe {
@@ -380,11 +398,15 @@ async fn sigterm_finishes_in_flight_work_and_exits_cleanly() {
         if let Some(s) = server.child.try_wait().unwrap() {
             break s;
         }
-        assert!(started.elapsed() < Duration::from_secs(30), "still running 30 s after SIGTERM");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "still running 30 s after SIGTERM"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(status.success(), "exit status {status}");
     // The index was committed on the way out: no catch-up needed to find it.
-    let index = dangan::index::SearchIndex::open(&dir.path().join("index"), [0; 32], 20_000_000).unwrap();
+    let index =
+        dangan::index::SearchIndex::open(&dir.path().join("index"), [0; 32], 20_000_000).unwrap();
     assert_eq!(index.num_docs(), 1);
 }
