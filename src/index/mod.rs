@@ -99,9 +99,7 @@ impl SearchIndex {
             .register(analysis::BIGRAMS, analysis::BigramTokenizer);
         std::fs::write(&version_file, analysis::ANALYZER_VERSION.to_string())
             .map_err(|e| format!("search index: {e}"))?;
-        let writer: IndexWriter = index
-            .writer_with_num_threads(1, heap_bytes.max(15_000_000))
-            .map_err(|e| format!("search index writer: {e}"))?;
+        let writer = open_writer(&index, heap_bytes.max(15_000_000))?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -307,6 +305,23 @@ impl SearchIndex {
 
     pub fn index(&self) -> &Index {
         &self.index
+    }
+}
+
+/// Takes the index's writer lock, waiting up to 10 s for a previous owner (a
+/// process or server instance still shutting down) to let go of it.
+fn open_writer(index: &Index, heap_bytes: usize) -> std::result::Result<IndexWriter, String> {
+    let started = Instant::now();
+    loop {
+        match index.writer_with_num_threads(1, heap_bytes) {
+            Ok(w) => return Ok(w),
+            Err(tantivy::TantivyError::LockFailure(..))
+                if started.elapsed() < Duration::from_secs(10) =>
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => return Err(format!("search index writer: {e}")),
+        }
     }
 }
 
