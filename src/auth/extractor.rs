@@ -131,7 +131,9 @@ impl<P: Permission + 'static> FromRequest for Authorized<P> {
                     return Err(Error::unauthenticated("invalid_token", e.to_string()));
                 }
             };
-            let Some((principal, disabled)) = accounts.users.principal(&claims.sub).await else {
+            let Some((principal, disabled, valid_after)) =
+                accounts.users.principal(&claims.sub).await
+            else {
                 accounts
                     .audit()
                     .record(refuse(&ctx, "unknown user").user(&claims.sub))
@@ -141,6 +143,16 @@ impl<P: Permission + 'static> FromRequest for Authorized<P> {
                     "the token's user does not exist",
                 ));
             };
+            if valid_after.is_some_and(|t| claims.iat < t) {
+                accounts
+                    .audit()
+                    .record(refuse(&ctx, "issued before an account change").user(&claims.sub))
+                    .await?;
+                return Err(Error::unauthenticated(
+                    "token_revoked",
+                    "this token was issued before a change to the account; log in again",
+                ));
+            }
             if disabled {
                 accounts
                     .audit()

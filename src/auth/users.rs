@@ -33,6 +33,10 @@ pub struct User {
     pub disabled: bool,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// Tokens issued before this time (unix seconds) are refused: set whenever
+    /// the user's roles, branch, clearance, password or status change.
+    #[serde(default)]
+    pub tokens_valid_after: Option<i64>,
 }
 
 /// The authenticated caller of one request, as the user store says now.
@@ -187,12 +191,14 @@ impl UserStore {
         self.users.read().await.is_empty()
     }
 
-    pub async fn principal(&self, username: &str) -> Option<(Principal, bool)> {
+    /// The user as they are now: their principal, whether disabled, and the time
+    /// before which their tokens are void.
+    pub async fn principal(&self, username: &str) -> Option<(Principal, bool, Option<i64>)> {
         self.users
             .read()
             .await
             .get(username)
-            .map(|u| (Principal::from(u), u.disabled))
+            .map(|u| (Principal::from(u), u.disabled, u.tokens_valid_after))
     }
 
     pub async fn list(&self) -> Vec<User> {
@@ -244,6 +250,7 @@ impl UserStore {
             disabled: false,
             created_at: now,
             updated_at: now,
+            tokens_valid_after: None,
         };
         users.insert(user.username.clone(), user.clone());
         self.persist(&users).await?;
@@ -304,6 +311,7 @@ impl UserStore {
             user.disabled = d;
         }
         user.updated_at = chrono::Utc::now();
+        user.tokens_valid_after = Some(user.updated_at.timestamp());
         let after = user.clone();
         self.persist(&users).await?;
         *self.users.write().await = users;
