@@ -91,13 +91,15 @@ pub async fn content(
         .content_type(version.content_type.as_str())
         .insert_header(ContentDisposition {
             disposition: DispositionType::Attachment,
-            parameters: vec![DispositionParam::FilenameExt(
-                actix_web::http::header::ExtendedValue {
+            parameters: vec![
+                // An ASCII fallback for clients that ignore filename* (curl -J).
+                DispositionParam::Filename(ascii_filename(&version.filename)),
+                DispositionParam::FilenameExt(actix_web::http::header::ExtendedValue {
                     charset: actix_web::http::header::Charset::Ext("UTF-8".into()),
                     language_tag: None,
                     value: version.filename.clone().into_bytes(),
-                },
-            )],
+                }),
+            ],
         })
         .insert_header(("x-content-sha256", version.sha256.clone()))
         .insert_header(("x-document-version", version.version.to_string()));
@@ -105,6 +107,19 @@ pub async fn content(
         ContentBody::Verified(bytes) => response.body(bytes),
         ContentBody::Streaming(stream) => response.no_chunking(version.size).streaming(stream),
     })
+}
+
+/// The filename with everything but printable ASCII replaced by `_`.
+fn ascii_filename(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// `POST /documents/{id}/versions`: multipart with `reason` then `file`.
