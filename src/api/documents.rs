@@ -173,3 +173,36 @@ pub async fn correct(
             .await?,
     ))
 }
+
+/// `PUT /documents/{id}/legal-hold`: `{hold, reason}`.
+pub async fn legal_hold(
+    request: AuthorizedJson<perm::DocumentsHold, crate::archive::retention::HoldRequest>,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    Ok(HttpResponse::Ok().json(
+        state
+            .archive
+            .legal_hold(&request.ctx, &id, request.body)
+            .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DueQuery {
+    as_of: Option<chrono::NaiveDate>,
+}
+
+/// `GET /retention/due[?as_of=YYYY-MM-DD]`.
+pub async fn retention_due(
+    caller: Authorized<perm::RetentionRead>,
+    state: web::Data<AppState>,
+    query: web::Query<DueQuery>,
+) -> Result<HttpResponse> {
+    let due = state
+        .archive
+        .retention_due(&caller.ctx, query.as_of)
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({"total": due.len(), "documents": due})))
+}

@@ -59,6 +59,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
                 )
                 .route("/search", web::get().to(search::search))
                 .route("/admin/reindex", web::post().to(admin::reindex))
+                .route(
+                    "/documents/{id}/legal-hold",
+                    web::put().to(documents::legal_hold),
+                )
+                .route("/retention/due", web::get().to(documents::retention_due))
                 .route("/audit/events", web::get().to(audit::events))
                 .route("/audit/verify", web::get().to(audit::verify))
                 .route("/audit/checkpoints", web::get().to(audit::checkpoints))

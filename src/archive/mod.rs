@@ -9,6 +9,7 @@ mod content;
 pub mod extract;
 pub mod filing;
 mod reading;
+pub mod retention;
 mod search;
 pub mod views;
 

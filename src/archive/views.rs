@@ -153,6 +153,8 @@ pub struct DocumentSummary {
     pub service_date: Option<NaiveDate>,
     pub filed_at: DateTime<Utc>,
     pub current_version: u32,
+    pub retention_until: NaiveDate,
+    pub legal_hold: bool,
 }
 
 impl DocumentSummary {
@@ -166,6 +168,8 @@ impl DocumentSummary {
             service_date: m.metadata.service_date(),
             filed_at: m.filed_at,
             current_version: m.latest().version,
+            retention_until: m.retention_until,
+            legal_hold: m.legal_hold.is_some(),
         }
     }
 }

@@ -45,7 +45,9 @@ pub mod perm {
         IndexRebuild,
         AuditRead,
         AccessRequest,
-        AccessDecide
+        AccessDecide,
+        DocumentsHold,
+        RetentionRead
     );
 }
 

@@ -24,10 +24,12 @@ pub enum Action {
     AuditRead,
     AccessRequest,
     AccessDecide,
+    DocumentsHold,
+    RetentionRead,
 }
 
 impl Action {
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 14] = [
         Action::AuthMe,
         Action::ClassificationRead,
         Action::UsersManage,
@@ -40,6 +42,8 @@ impl Action {
         Action::AuditRead,
         Action::AccessRequest,
         Action::AccessDecide,
+        Action::DocumentsHold,
+        Action::RetentionRead,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +60,8 @@ impl Action {
             Action::AuditRead => "audit.read",
             Action::AccessRequest => "access.request",
             Action::AccessDecide => "access.decide",
+            Action::DocumentsHold => "documents.hold",
+            Action::RetentionRead => "retention.read",
         }
     }
 
@@ -182,6 +188,7 @@ mod tests {
                     DocumentsContent,
                     DocumentsVersion,
                     DocumentsCorrect,
+                    RetentionRead,
                 ],
             ),
             (
@@ -203,6 +210,8 @@ mod tests {
                     DocumentsContent,
                     AccessRequest,
                     AccessDecide,
+                    DocumentsHold,
+                    RetentionRead,
                 ],
             ),
             (

@@ -10,6 +10,7 @@ mod helpers;
 mod integrity;
 mod large_files;
 mod matrix;
+mod retention;
 mod search;
 mod storage_conformance;
 mod users;

@@ -115,6 +115,16 @@ async fn every_route_refuses_every_role_its_table_does_not_allow() {
         ("GET", "/api/v1/audit/verify".into(), &["auditor"]),
         ("GET", "/api/v1/audit/checkpoints".into(), &["auditor"]),
         ("POST", "/api/v1/admin/reindex".into(), &["admin"]),
+        (
+            "PUT",
+            format!("/api/v1/documents/{id}/legal-hold"),
+            &["supervisor"],
+        ),
+        (
+            "GET",
+            "/api/v1/retention/due".into(),
+            &["clerk", "supervisor"],
+        ),
     ];
     let mut checked = 0;
     for (method, path, allowed) in &routes {
@@ -122,6 +132,7 @@ async fn every_route_refuses_every_role_its_table_does_not_allow() {
             let req = match *method {
                 "GET" => app.client.get(app.url(path)),
                 "POST" => app.client.post(app.url(path)),
+                "PUT" => app.client.put(app.url(path)),
                 _ => app.client.patch(app.url(path)),
             };
             // Bodies that no permitted caller can succeed with, so nothing changes.

@@ -1,0 +1,120 @@
+//! Retention and legal hold: which records are past their retention period, and
+//! the holds that keep a record whatever its retention says.
+
+use chrono::{NaiveDate, Utc};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::Archive;
+use super::views::{DocumentSummary, DocumentView};
+use crate::audit::{Context, Outcome};
+use crate::auth::Action;
+use crate::error::{Error, Result};
+use crate::storage::manifest::{LegalHold, manifest_path};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HoldRequest {
+    pub hold: bool,
+    pub reason: String,
+}
+
+impl Archive {
+    /// Sets or lifts a legal hold (a supervisor of the document's branch).
+    pub async fn legal_hold(
+        &self,
+        ctx: &Context,
+        key: &str,
+        request: HoldRequest,
+    ) -> Result<DocumentView> {
+        let p = self.require(ctx, Action::DocumentsHold).await?;
+        let (entry, _) = self.visible(ctx, &p, key, "document.legal_hold").await?;
+        let _guard = entry.lock.lock().await;
+        let current = self
+            .catalog
+            .resolve(key)
+            .ok_or_else(|| Error::not_found("document"))?
+            .manifest;
+        let m = &current;
+        let event = |outcome| {
+            ctx.event("document.legal_hold", outcome)
+                .document(m.id, &m.archive_no, m.vin())
+        };
+        if !self.can_read_content(&p, m) {
+            self.audit.record(event(Outcome::Denied)).await?;
+            return Err(Error::forbidden(
+                "only a supervisor of the document's branch and clearance sets a legal hold",
+            ));
+        }
+        let reason = match super::filing::check_reason(&request.reason) {
+            Ok(r) => r,
+            Err(e) => {
+                self.audit
+                    .record(event(Outcome::Error).detail(json!({"code": e.code})))
+                    .await?;
+                return Err(e);
+            }
+        };
+        if request.hold == m.legal_hold.is_some() {
+            let state = if request.hold {
+                "already on hold"
+            } else {
+                "not on hold"
+            };
+            self.audit
+                .record(event(Outcome::Error).detail(json!({"code": "no_change"})))
+                .await?;
+            return Err(Error::conflict(
+                "no_change",
+                format!("the document is {state}"),
+            ));
+        }
+        let mut next = (**m).clone();
+        next.legal_hold = request.hold.then(|| LegalHold {
+            reason: reason.clone(),
+            set_by: p.username.clone(),
+            set_at: Utc::now(),
+        });
+        next.revision += 1;
+        self.audit
+            .record(event(Outcome::Allowed).detail(json!({"hold": request.hold, "reason": reason})))
+            .await?;
+        self.blob
+            .put(&manifest_path(m.id), next.seal(&self.keyring))
+            .await?;
+        let view = DocumentView::of(&next);
+        let text = self.text_of(&next).await;
+        self.index.upsert(&next, &text);
+        self.catalog.insert(next);
+        Ok(view)
+    }
+
+    /// Documents the caller may see whose retention ended before `as_of` (today by
+    /// default) and that are not on legal hold, oldest first.
+    pub async fn retention_due(
+        &self,
+        ctx: &Context,
+        as_of: Option<NaiveDate>,
+    ) -> Result<Vec<DocumentSummary>> {
+        let p = self.require(ctx, Action::RetentionRead).await?;
+        let today = as_of.unwrap_or_else(|| self.clock.now().date_naive());
+        let mut due: Vec<_> = self
+            .catalog
+            .all()
+            .into_iter()
+            .filter(|m| {
+                m.retention_until < today
+                    && m.legal_hold.is_none()
+                    && self.policy.can_see(&p, super::scope(m))
+            })
+            .collect();
+        due.sort_by_key(|m| (m.retention_until, m.archive_no.to_string()));
+        self.audit
+            .record(
+                ctx.event("retention.due", Outcome::Allowed)
+                    .detail(json!({"as_of": today, "documents": due.len()})),
+            )
+            .await?;
+        Ok(due.iter().map(|m| DocumentSummary::of(m)).collect())
+    }
+}
