@@ -206,3 +206,34 @@ pub async fn retention_due(
         .await?;
     Ok(HttpResponse::Ok().json(json!({"total": due.len(), "documents": due})))
 }
+
+/// `POST /disposals`: `{document_ids, reason}`.
+pub async fn propose_disposal(
+    request: AuthorizedJson<perm::DisposalsPropose, crate::archive::disposal::Proposal>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse> {
+    Ok(HttpResponse::Created().json(
+        state
+            .archive
+            .propose_disposal(&request.ctx, request.body)
+            .await?,
+    ))
+}
+
+/// `POST /disposals/{id}/approve`: approve and execute.
+pub async fn approve_disposal(
+    caller: Authorized<perm::DisposalsApprove>,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    Ok(HttpResponse::Ok().json(state.archive.approve_disposal(&caller.ctx, &id).await?))
+}
+
+/// `GET /disposals/{id}`: the register entry.
+pub async fn disposal(
+    caller: Authorized<perm::DisposalsRead>,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    Ok(HttpResponse::Ok().json(state.archive.disposal(&caller.ctx, &id).await?))
+}

@@ -64,6 +64,12 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
                     web::put().to(documents::legal_hold),
                 )
                 .route("/retention/due", web::get().to(documents::retention_due))
+                .route("/disposals", web::post().to(documents::propose_disposal))
+                .route(
+                    "/disposals/{id}/approve",
+                    web::post().to(documents::approve_disposal),
+                )
+                .route("/disposals/{id}", web::get().to(documents::disposal))
                 .route("/audit/events", web::get().to(audit::events))
                 .route("/audit/verify", web::get().to(audit::verify))
                 .route("/audit/checkpoints", web::get().to(audit::checkpoints))

@@ -16,7 +16,7 @@ use crate::domain::{ArchiveNo, DocumentId};
 use crate::error::{Error, Result};
 use crate::storage::BlobStore;
 use crate::storage::envelope::Keyring;
-use crate::storage::manifest::{Manifest, manifest_path};
+use crate::storage::manifest::{Manifest, Tombstone, manifest_path};
 
 #[derive(Clone)]
 pub struct Entry {
@@ -48,6 +48,18 @@ impl Catalog {
     pub async fn load(blob: &BlobStore, keyring: &Keyring) -> Result<Self> {
         let catalog = Catalog::default();
         let paths: Vec<Path> = blob.list(&Path::from("docs")).await?;
+        // Disposed documents keep their archive numbers out of circulation.
+        for p in &paths {
+            let parts: Vec<_> = p.parts().collect();
+            if let [_, id, name] = parts.as_slice()
+                && name.as_ref() == "tombstone"
+                && let Some(id) = DocumentId::parse(id.as_ref())
+                && let Some(bytes) = blob.get(p).await?
+            {
+                let t = Tombstone::open(id, &bytes, keyring)?;
+                catalog.reserve(&t.archive_no);
+            }
+        }
         let ids: Vec<DocumentId> = paths
             .iter()
             .filter_map(|p| {
@@ -195,6 +207,27 @@ impl Catalog {
             category,
             year,
             seq,
+        }
+    }
+
+    /// Marks an archive number as used for good (a disposed document's).
+    pub fn reserve(&self, archive_no: &ArchiveNo) {
+        let mut inner = self.inner.write().expect("catalog lock");
+        let counter = inner.counters.entry(archive_no.series()).or_insert(0);
+        *counter = (*counter).max(archive_no.seq);
+    }
+
+    /// Removes a disposed document; its number stays reserved.
+    pub fn remove(&self, id: DocumentId) {
+        let mut inner = self.inner.write().expect("catalog lock");
+        if let Some(entry) = inner.docs.remove(&id) {
+            let m = entry.manifest;
+            inner.by_archive_no.remove(&m.archive_no.to_string());
+            if let Some(vin) = m.vin()
+                && let Some(set) = inner.by_vin.get_mut(vin)
+            {
+                set.remove(&id);
+            }
         }
     }
 

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod catalog;
 mod content;
+pub mod disposal;
 pub mod extract;
 pub mod filing;
 mod reading;

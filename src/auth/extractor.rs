@@ -47,7 +47,10 @@ pub mod perm {
         AccessRequest,
         AccessDecide,
         DocumentsHold,
-        RetentionRead
+        RetentionRead,
+        DisposalsPropose,
+        DisposalsApprove,
+        DisposalsRead
     );
 }
 

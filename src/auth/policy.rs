@@ -26,10 +26,13 @@ pub enum Action {
     AccessDecide,
     DocumentsHold,
     RetentionRead,
+    DisposalsPropose,
+    DisposalsApprove,
+    DisposalsRead,
 }
 
 impl Action {
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 17] = [
         Action::AuthMe,
         Action::ClassificationRead,
         Action::UsersManage,
@@ -44,6 +47,9 @@ impl Action {
         Action::AccessDecide,
         Action::DocumentsHold,
         Action::RetentionRead,
+        Action::DisposalsPropose,
+        Action::DisposalsApprove,
+        Action::DisposalsRead,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -62,6 +68,9 @@ impl Action {
             Action::AccessDecide => "access.decide",
             Action::DocumentsHold => "documents.hold",
             Action::RetentionRead => "retention.read",
+            Action::DisposalsPropose => "disposals.propose",
+            Action::DisposalsApprove => "disposals.approve",
+            Action::DisposalsRead => "disposals.read",
         }
     }
 
@@ -189,6 +198,8 @@ mod tests {
                     DocumentsVersion,
                     DocumentsCorrect,
                     RetentionRead,
+                    DisposalsPropose,
+                    DisposalsRead,
                 ],
             ),
             (
@@ -212,11 +223,19 @@ mod tests {
                     AccessDecide,
                     DocumentsHold,
                     RetentionRead,
+                    DisposalsApprove,
+                    DisposalsRead,
                 ],
             ),
             (
                 Role::Auditor,
-                &[AuthMe, ClassificationRead, DocumentsRead, AuditRead],
+                &[
+                    AuthMe,
+                    ClassificationRead,
+                    DocumentsRead,
+                    AuditRead,
+                    DisposalsRead,
+                ],
             ),
             (
                 Role::Admin,

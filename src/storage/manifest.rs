@@ -132,3 +132,44 @@ impl Manifest {
         self.metadata.vin().map(|v| v.as_str())
     }
 }
+
+/// What remains of a disposed document: enough for the disposal register and to
+/// keep its archive number from ever being handed out again. No content keys.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tombstone {
+    pub id: DocumentId,
+    pub archive_no: ArchiveNo,
+    pub category: String,
+    pub branch: Branch,
+    pub service_date: Option<NaiveDate>,
+    pub filed_at: DateTime<Utc>,
+    pub retention_until: NaiveDate,
+    pub disposal: String,
+    pub disposed_at: DateTime<Utc>,
+}
+
+pub fn tombstone_path(id: DocumentId) -> Path {
+    Path::from(format!("docs/{id}/tombstone"))
+}
+
+impl Tombstone {
+    pub fn seal(&self, keyring: &Keyring) -> Vec<u8> {
+        let plain = serde_json::to_vec(self).expect("a tombstone always serialises");
+        keyring.seal(&tombstone_path(self.id).to_string(), &plain)
+    }
+
+    pub fn open(id: DocumentId, bytes: &[u8], keyring: &Keyring) -> Result<Tombstone> {
+        let plain = keyring
+            .open(&tombstone_path(id).to_string(), bytes)
+            .map_err(|e| {
+                Error::integrity(format!(
+                    "tombstone of document {id} failed its integrity check"
+                ))
+                .with_source(e)
+            })?;
+        serde_json::from_slice(&plain).map_err(|e| {
+            Error::integrity(format!("tombstone of document {id} is unreadable")).with_source(e)
+        })
+    }
+}

@@ -5,6 +5,7 @@ mod access;
 mod audit;
 mod bad_input;
 mod crash;
+mod disposal;
 mod filing;
 mod helpers;
 mod integrity;

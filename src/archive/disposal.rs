@@ -1,0 +1,271 @@
+//! Disposal (销毁): a clerk proposes a batch of records past retention, a
+//! supervisor who is not the proposer approves it (两人监销), and execution
+//! destroys the content irrecoverably: the manifest holding the only wrapped
+//! copies of the content keys is deleted (crypto-shredding) with the content
+//! objects, and a tombstone keeps the archive number and what the register needs.
+//! The register entry (销毁清册) is a permanent sealed object, `disposals/<id>`.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use object_store::path::Path;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::Archive;
+use crate::audit::{Context, Outcome};
+use crate::auth::Action;
+use crate::domain::DocumentId;
+use crate::error::{Error, Result};
+use crate::storage::manifest::{Tombstone, content_path, manifest_path, tombstone_path};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DisposalStatus {
+    Proposed,
+    Executed,
+}
+
+/// One line of the disposal register.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterLine {
+    pub document_id: DocumentId,
+    pub archive_no: String,
+    pub category: String,
+    pub branch: String,
+    pub service_date: Option<NaiveDate>,
+    pub filed_at: DateTime<Utc>,
+    pub retention_until: NaiveDate,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Disposal {
+    pub id: String,
+    pub status: DisposalStatus,
+    pub reason: String,
+    pub documents: Vec<RegisterLine>,
+    pub proposed_by: String,
+    pub proposed_at: DateTime<Utc>,
+    pub approved_by: Option<String>,
+    pub approved_at: Option<DateTime<Utc>>,
+    pub executed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Proposal {
+    pub document_ids: Vec<String>,
+    pub reason: String,
+}
+
+fn register_path(id: &str) -> Path {
+    Path::from(format!("disposals/{id}"))
+}
+
+impl Archive {
+    async fn load_disposal(&self, id: &str) -> Result<Disposal> {
+        if uuid::Uuid::try_parse(id).is_err() {
+            return Err(Error::not_found("disposal"));
+        }
+        let path = register_path(id);
+        let bytes = self
+            .blob
+            .get(&path)
+            .await?
+            .ok_or_else(|| Error::not_found("disposal"))?;
+        let plain = self
+            .keyring
+            .open(path.as_ref(), &bytes)
+            .map_err(|e| Error::integrity(format!("disposal {id}: {e}")))?;
+        serde_json::from_slice(&plain).map_err(|e| Error::integrity(format!("disposal {id}: {e}")))
+    }
+
+    async fn save_disposal(&self, d: &Disposal) -> Result<()> {
+        let path = register_path(&d.id);
+        let plain = serde_json::to_vec(d).expect("serialises");
+        self.blob
+            .put(&path, self.keyring.seal(path.as_ref(), &plain))
+            .await
+    }
+
+    /// Proposes a batch; every document must be visible to the clerk, past
+    /// retention and not on legal hold.
+    pub async fn propose_disposal(&self, ctx: &Context, proposal: Proposal) -> Result<Disposal> {
+        let p = self.require(ctx, Action::DisposalsPropose).await?;
+        let reason = super::filing::check_reason(&proposal.reason)?;
+        if proposal.document_ids.is_empty() || proposal.document_ids.len() > 1000 {
+            return Err(Error::invalid(
+                "invalid_batch",
+                "document_ids: 1 to 1000 documents",
+            ));
+        }
+        let today = self.clock.now().date_naive();
+        let mut lines = vec![];
+        for key in &proposal.document_ids {
+            let (entry, _) = self.visible(ctx, &p, key, "disposal.propose").await?;
+            let m = &entry.manifest;
+            if m.legal_hold.is_some() {
+                return Err(Error::invalid(
+                    "legal_hold",
+                    format!("{} is on legal hold and cannot be disposed", m.archive_no),
+                ));
+            }
+            if m.retention_until >= today {
+                return Err(Error::invalid(
+                    "retention_running",
+                    format!("{} is kept until {}", m.archive_no, m.retention_until),
+                ));
+            }
+            if lines.iter().any(|l: &RegisterLine| l.document_id == m.id) {
+                continue;
+            }
+            lines.push(RegisterLine {
+                document_id: m.id,
+                archive_no: m.archive_no.to_string(),
+                category: m.metadata.category.clone(),
+                branch: m.branch.to_string(),
+                service_date: m.metadata.service_date(),
+                filed_at: m.filed_at,
+                retention_until: m.retention_until,
+            });
+        }
+        let d = Disposal {
+            id: uuid::Uuid::new_v4().to_string(),
+            status: DisposalStatus::Proposed,
+            reason,
+            documents: lines,
+            proposed_by: p.username.clone(),
+            proposed_at: self.clock.now(),
+            approved_by: None,
+            approved_at: None,
+            executed_at: None,
+        };
+        let numbers: Vec<&str> = d.documents.iter().map(|l| l.archive_no.as_str()).collect();
+        self.audit
+            .record(
+                ctx.event("disposal.propose", Outcome::Allowed)
+                    .detail(json!({"disposal": d.id, "archive_nos": numbers, "reason": d.reason})),
+            )
+            .await?;
+        self.save_disposal(&d).await?;
+        Ok(d)
+    }
+
+    /// Approves and executes a batch (a supervisor other than the proposer).
+    pub async fn approve_disposal(&self, ctx: &Context, id: &str) -> Result<Disposal> {
+        let p = self.require(ctx, Action::DisposalsApprove).await?;
+        let mut d = self.load_disposal(id).await?;
+        let event = |outcome| {
+            ctx.event("disposal.approve", outcome)
+                .detail(json!({"disposal": id}))
+        };
+        let refusal = if d.proposed_by == p.username {
+            Some(Error::forbidden(
+                "the proposer of a disposal cannot approve it (两人监销)",
+            ))
+        } else if d.status != DisposalStatus::Proposed {
+            Some(Error::conflict(
+                "invalid_state",
+                "the disposal was already executed",
+            ))
+        } else if let Some(l) = d.documents.iter().find(|l| {
+            !p.branch.covers(
+                &crate::domain::Branch::parse(&l.branch).unwrap_or_else(|_| p.branch.clone()),
+            )
+        }) {
+            Some(Error::forbidden(format!(
+                "{} belongs to another branch",
+                l.archive_no
+            )))
+        } else {
+            // Holds can be set after the proposal: check again at execution.
+            d.documents
+                .iter()
+                .find(|l| {
+                    self.catalog
+                        .resolve(&l.document_id.to_string())
+                        .is_some_and(|e| e.manifest.legal_hold.is_some())
+                })
+                .map(|l| {
+                    Error::invalid(
+                        "legal_hold",
+                        format!("{} was put on legal hold after the proposal", l.archive_no),
+                    )
+                })
+        };
+        if let Some(e) = refusal {
+            self.audit
+                .record(event(Outcome::Denied).detail(json!({"disposal": id, "code": e.code})))
+                .await?;
+            return Err(e);
+        }
+        let now = self.clock.now();
+        d.approved_by = Some(p.username.clone());
+        d.approved_at = Some(now);
+        self.audit.record(event(Outcome::Allowed)).await?;
+        for line in &d.documents {
+            self.dispose_one(ctx, &d.id, line, now).await?;
+        }
+        d.status = DisposalStatus::Executed;
+        d.executed_at = Some(self.clock.now());
+        self.save_disposal(&d).await?;
+        Ok(d)
+    }
+
+    async fn dispose_one(
+        &self,
+        ctx: &Context,
+        disposal: &str,
+        line: &RegisterLine,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let Some(entry) = self.catalog.resolve(&line.document_id.to_string()) else {
+            return Ok(()); // already disposed by an earlier, interrupted run
+        };
+        let _guard = entry.lock.lock().await;
+        let m = entry.manifest.clone();
+        let tombstone = Tombstone {
+            id: m.id,
+            archive_no: m.archive_no.clone(),
+            category: m.metadata.category.clone(),
+            branch: m.branch.clone(),
+            service_date: m.metadata.service_date(),
+            filed_at: m.filed_at,
+            retention_until: m.retention_until,
+            disposal: disposal.to_string(),
+            disposed_at: now,
+        };
+        self.audit
+            .record(
+                ctx.event("document.dispose", Outcome::Allowed)
+                    .document(m.id, &m.archive_no, m.vin())
+                    .detail(json!({"disposal": disposal})),
+            )
+            .await?;
+        // Tombstone first, so the archive number stays reserved whatever happens next.
+        self.blob
+            .put(&tombstone_path(m.id), tombstone.seal(&self.keyring))
+            .await?;
+        // The manifest holds the only wrapped copies of the content keys.
+        self.blob.delete(&manifest_path(m.id)).await?;
+        for v in &m.versions {
+            self.blob.delete(&content_path(m.id, v.version)).await?;
+        }
+        self.index.delete(&m.id.to_string());
+        self.catalog.remove(m.id);
+        Ok(())
+    }
+
+    /// The register entry of a batch.
+    pub async fn disposal(&self, ctx: &Context, id: &str) -> Result<Disposal> {
+        self.require(ctx, Action::DisposalsRead).await?;
+        let d = self.load_disposal(id).await?;
+        self.audit
+            .record(
+                ctx.event("disposal.view", Outcome::Allowed)
+                    .detail(json!({"disposal": id})),
+            )
+            .await?;
+        Ok(d)
+    }
+}
