@@ -156,12 +156,12 @@ pub fn tombstone_path(id: DocumentId) -> Path {
 impl Tombstone {
     pub fn seal(&self, keyring: &Keyring) -> Vec<u8> {
         let plain = serde_json::to_vec(self).expect("a tombstone always serialises");
-        keyring.seal(&tombstone_path(self.id).to_string(), &plain)
+        keyring.seal(tombstone_path(self.id).as_ref(), &plain)
     }
 
     pub fn open(id: DocumentId, bytes: &[u8], keyring: &Keyring) -> Result<Tombstone> {
         let plain = keyring
-            .open(&tombstone_path(id).to_string(), bytes)
+            .open(tombstone_path(id).as_ref(), bytes)
             .map_err(|e| {
                 Error::integrity(format!(
                     "tombstone of document {id} failed its integrity check"
