@@ -26,6 +26,14 @@ pub struct Config {
     pub index: IndexConfig,
     pub audit: AuditConfig,
     pub access: AccessConfig,
+    pub fixity: FixityConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixityConfig {
+    pub interval_hours: u64,
+    pub max_mb_per_sec: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

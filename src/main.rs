@@ -38,6 +38,8 @@ enum Command {
     Serve,
     /// Rebuild the search index from the object store, then exit.
     Reindex,
+    /// Re-read and verify every stored version; print the report; exit 1 on damage.
+    Fixity,
     /// Verify the retrieval log offline: its hash chain, and its agreement with
     /// signed checkpoints under a public key the auditor trusts. Exits 1 if bad.
     AuditVerify {
@@ -72,6 +74,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config),
         Command::Reindex => reindex(config),
+        Command::Fixity => fixity(config),
         Command::AuditVerify {
             log,
             checkpoints,
@@ -127,6 +130,27 @@ fn reindex(config: Config) -> anyhow::Result<()> {
             state.archive.index().num_docs()
         );
         Ok(())
+    })
+}
+
+fn fixity(config: Config) -> anyhow::Result<()> {
+    actix_web::rt::System::new().block_on(async move {
+        let state =
+            dangan::startup::open_state(config, std::sync::Arc::new(dangan::clock::SystemClock))
+                .await
+                .map_err(anyhow::Error::msg)?;
+        let ctx = dangan::audit::Context::anonymous("fixity-cli".into(), "local".into());
+        let report = state
+            .archive
+            .fixity_check(&ctx, 0)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        if report.ok {
+            Ok(())
+        } else {
+            std::process::exit(1)
+        }
     })
 }
 

@@ -69,7 +69,39 @@ impl Application {
             n => n,
         };
         let max_json = state.config.server.max_json_bytes;
+        let fixity = (
+            state.config.fixity.interval_hours,
+            state.config.fixity.max_mb_per_sec,
+        );
         let data = web::Data::new(state);
+        if fixity.0 > 0 {
+            // A weak reference, so the schedule never keeps a stopped server's state
+            // (and its index lock) alive.
+            let state = Arc::downgrade(&data.clone().into_inner());
+            tokio::spawn(async move {
+                let mut tick =
+                    tokio::time::interval(std::time::Duration::from_secs(fixity.0 * 3600));
+                tick.tick().await; // not at start: the first run comes one interval later
+                loop {
+                    tick.tick().await;
+                    let Some(data) = state.upgrade() else { return };
+                    let ctx =
+                        crate::audit::Context::anonymous("fixity-schedule".into(), "local".into());
+                    match data.archive.fixity_check(&ctx, fixity.1 * 1_000_000).await {
+                        Ok(r) if r.ok => tracing::info!(
+                            versions = r.versions,
+                            seconds = r.seconds,
+                            "fixity check passed"
+                        ),
+                        Ok(r) => {
+                            tracing::error!(damaged = r.damaged.len(), "fixity check found damage")
+                        }
+                        Err(e) => tracing::error!(error = ?e, "fixity check failed"),
+                    }
+                }
+            });
+        }
+
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(request_id))

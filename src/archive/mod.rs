@@ -9,6 +9,7 @@ mod content;
 pub mod disposal;
 pub mod extract;
 pub mod filing;
+pub mod fixity;
 mod reading;
 pub mod retention;
 mod search;

@@ -176,9 +176,15 @@ impl PipeVin for String {
 impl TestApp {
     /// Stops the server gracefully and starts it again on the same data directory.
     pub async fn restart(self) -> TestApp {
+        let (dir, config) = self.stop().await;
+        spawn_app_in(dir, config).await
+    }
+
+    /// Stops the server gracefully, handing back its data directory.
+    pub async fn stop(self) -> (tempfile::TempDir, Config) {
         self.server.stop(true).await;
         let _ = self.task.await;
-        spawn_app_in(self.dir, self.config).await
+        (self.dir, self.config)
     }
 
     pub fn url(&self, path: &str) -> String {

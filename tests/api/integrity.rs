@@ -170,3 +170,65 @@ async fn the_generated_master_key_file_is_private() {
         assert_eq!(mode & 0o777, 0o600, "{file}");
     }
 }
+
+#[tokio::test]
+async fn the_fixity_check_names_damaged_objects_and_passes_a_clean_archive() {
+    let app = spawn_app().await;
+    let clerk = app.token("clerk_bj").await;
+    let mut ids = vec![];
+    for i in 0..30 {
+        let doc = app
+            .file_ok(
+                &clerk,
+                &repair_order(),
+                format!("第{i}份").repeat(2000).as_bytes(),
+            )
+            .await;
+        ids.push((
+            doc["id"].as_str().unwrap().to_string(),
+            doc["archive_no"].as_str().unwrap().to_string(),
+        ));
+    }
+    let (dir, _config) = app.stop().await;
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_dangan"))
+            .args(["fixity", "--data-dir"])
+            .arg(dir.path())
+            .env("DANGAN__CRYPTO__MASTER_KEY", crate::helpers::MASTER_KEY)
+            .env("RUST_LOG", "error")
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (report["ok"].as_bool(), report["versions"].as_u64()),
+        (Some(true), Some(30))
+    );
+    assert!(
+        report["seconds"].as_f64().is_some(),
+        "the report says how long it took"
+    );
+
+    let (id, archive_no) = &ids[17];
+    let path = dir.path().join(format!("objects/docs/{id}/content/1"));
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x08;
+    std::fs::write(&path, bytes).unwrap();
+    let out = run();
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["damaged"].as_array().unwrap().len(), 1);
+    assert_eq!(report["damaged"][0]["archive_no"], archive_no.as_str());
+    let log = std::fs::read_to_string(dir.path().join("audit/retrieval.log")).unwrap();
+    assert!(
+        log.contains("\"fixity.damage\""),
+        "the damage is in the retrieval log"
+    );
+}
