@@ -40,6 +40,9 @@ enum Command {
     Reindex,
     /// Re-read and verify every stored version; print the report; exit 1 on damage.
     Fixity,
+    /// Rewrap every data key under the configured master key; the previous key
+    /// must be listed in crypto.retired_key_files. Safe to run again.
+    KeysRotate,
     /// Verify the retrieval log offline: its hash chain, and its agreement with
     /// signed checkpoints under a public key the auditor trusts. Exits 1 if bad.
     AuditVerify {
@@ -75,6 +78,7 @@ fn main() -> anyhow::Result<()> {
         Command::Serve => serve(config),
         Command::Reindex => reindex(config),
         Command::Fixity => fixity(config),
+        Command::KeysRotate => rotate(config),
         Command::AuditVerify {
             log,
             checkpoints,
@@ -151,6 +155,22 @@ fn fixity(config: Config) -> anyhow::Result<()> {
         } else {
             std::process::exit(1)
         }
+    })
+}
+
+fn rotate(config: Config) -> anyhow::Result<()> {
+    actix_web::rt::System::new().block_on(async move {
+        let state =
+            dangan::startup::open_state(config, std::sync::Arc::new(dangan::clock::SystemClock))
+                .await
+                .map_err(anyhow::Error::msg)?;
+        let report = state
+            .archive
+            .rotate_keys()
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        Ok(())
     })
 }
 

@@ -12,6 +12,7 @@ pub mod filing;
 pub mod fixity;
 mod reading;
 pub mod retention;
+pub mod rotation;
 mod search;
 pub mod views;
 

@@ -73,11 +73,16 @@ impl SearchIndex {
         heap_bytes: usize,
     ) -> std::result::Result<Self, String> {
         let version_file = dir.join(VERSION_FILE);
-        let current = std::fs::read_to_string(&version_file)
-            .ok()
-            .and_then(|v| v.trim().parse::<u32>().ok());
-        if dir.exists() && current != Some(analysis::ANALYZER_VERSION) {
-            tracing::warn!(dir = %dir.display(), "search index built by another analyzer version: rebuilding");
+        // The analyzer version and a fingerprint of the key of the PII hashes: a
+        // change of either (a new analyzer, a rotated master key) means a rebuild.
+        let fingerprint = &hex::encode(sha2::Digest::finalize(sha2::Digest::chain_update(
+            sha2::Sha256::default(),
+            pii_key,
+        )))[..16];
+        let expected = format!("{} {fingerprint}", analysis::ANALYZER_VERSION);
+        let current = std::fs::read_to_string(&version_file).ok();
+        if dir.exists() && current.as_deref().map(str::trim) != Some(expected.as_str()) {
+            tracing::warn!(dir = %dir.display(), "search index built by another analyzer or key: rebuilding");
             std::fs::remove_dir_all(dir)
                 .map_err(|e| format!("cannot clear {}: {e}", dir.display()))?;
         }
@@ -97,8 +102,7 @@ impl SearchIndex {
         index
             .tokenizers()
             .register(analysis::BIGRAMS, analysis::BigramTokenizer);
-        std::fs::write(&version_file, analysis::ANALYZER_VERSION.to_string())
-            .map_err(|e| format!("search index: {e}"))?;
+        std::fs::write(&version_file, &expected).map_err(|e| format!("search index: {e}"))?;
         let writer = open_writer(&index, heap_bytes.max(15_000_000))?;
         let reader = index
             .reader_builder()

@@ -232,3 +232,105 @@ async fn the_fixity_check_names_damaged_objects_and_passes_a_clean_archive() {
         "the damage is in the retrieval log"
     );
 }
+
+#[tokio::test]
+async fn key_rotation_rewraps_every_key_resumes_and_retires_the_old_key() {
+    let app = spawn_app().await;
+    let clerk = app.token("clerk_bj").await;
+    let mut bodies = vec![];
+    for i in 0..12 {
+        let doc = app
+            .file_ok(&clerk, &repair_order(), format!("轮换测试 {i}").as_bytes())
+            .await;
+        bodies.push((
+            doc["id"].as_str().unwrap().to_string(),
+            format!("轮换测试 {i}"),
+        ));
+    }
+    let (dir, _) = app.stop().await;
+    let old = dir.path().join("old.key");
+    let new = dir.path().join("new.key");
+    std::fs::write(&old, crate::helpers::MASTER_KEY).unwrap();
+    let new_hex = "5a".repeat(32);
+    std::fs::write(&new, &new_hex).unwrap();
+    let cfg = dir.path().join("rotate.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[crypto]\nmaster_key_file = {:?}\nretired_key_files = [{:?}]\n",
+            new.display().to_string(),
+            old.display().to_string()
+        ),
+    )
+    .unwrap();
+    // Keep five manifests as they were, to play an interrupted rotation afterwards.
+    let manifest = |id: &str| dir.path().join(format!("objects/docs/{id}/manifest"));
+    let before: Vec<(String, Vec<u8>)> = bodies
+        .iter()
+        .take(5)
+        .map(|(id, _)| (id.clone(), std::fs::read(manifest(id)).unwrap()))
+        .collect();
+    let rotate = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_dangan"))
+            .args(["keys-rotate", "--config"])
+            .arg(&cfg)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env("RUST_LOG", "error")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let report = rotate();
+    assert_eq!(report["manifests_rewrapped"], 12, "{report}");
+    assert_eq!(report["remaining"], 0);
+    assert!(
+        report["objects_rewrapped"].as_u64().unwrap() >= 2,
+        "users and key check at least: {report}"
+    );
+    for (id, bytes) in &before {
+        std::fs::write(manifest(id), bytes).unwrap();
+    }
+    let report = rotate();
+    assert_eq!(
+        (
+            report["manifests_rewrapped"].as_u64(),
+            report["remaining"].as_u64()
+        ),
+        (Some(5), Some(0)),
+        "the interrupted part is finished"
+    );
+
+    // The old key can go: the archive reads with the new key alone.
+    let mut config = test_config(dir.path(), &Store::Local);
+    config.crypto.master_key = new_hex.clone().into();
+    let app = spawn_app_in(dir, config).await;
+    let staff = app.token("staff_bj").await;
+    for (id, body) in &bodies {
+        let r = app.content(&staff, id).await;
+        assert_eq!(r.text().await.unwrap(), *body);
+    }
+    let found: serde_json::Value = app
+        .get(&staff, "/api/v1/search?q=13812341234")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        found["total"], 12,
+        "phone lookups work after the index is rebuilt under the new key"
+    );
+    let (dir, _) = app.stop().await;
+    let mut config = test_config(dir.path(), &Store::Local);
+    config.crypto.master_key = crate::helpers::MASTER_KEY.to_string().into();
+    let err = dangan::startup::Application::build(config)
+        .await
+        .err()
+        .expect("the old key alone no longer opens the archive");
+    assert!(err.contains("wrong master key"), "{err}");
+}
