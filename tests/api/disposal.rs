@@ -164,6 +164,20 @@ async fn a_record_past_retention_is_disposed_after_a_second_person_approves() {
     assert_eq!(register["approved_by"], "super_bj");
     assert_eq!(register["documents"][0]["archive_no"], archive_no.as_str());
     assert_eq!(register["documents"][0]["retention_until"], "2022-05-01");
+    let csv = app
+        .get(&auditor, &format!("/api/v1/disposals/{did}?format=csv"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.starts_with("archive_no,category,branch,service_date"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(&archive_no) && csv.contains("clerk_bj") && csv.contains("super_bj"),
+        "{csv}"
+    );
     let records = app.audit_records();
     for action in ["disposal.propose", "disposal.approve", "document.dispose"] {
         assert!(
