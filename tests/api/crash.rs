@@ -406,7 +406,12 @@ async fn sigterm_finishes_in_flight_work_and_exits_cleanly() {
     };
     assert!(status.success(), "exit status {status}");
     // The index was committed on the way out: no catch-up needed to find it.
+    let keyring = dangan::storage::envelope::Keyring::new(
+        dangan::storage::envelope::MasterKey::from_bytes(&hex::decode(MASTER_KEY).unwrap())
+            .unwrap(),
+    );
+    let key = keyring.derive_key("dangan/search-index/pii/v1");
     let index =
-        dangan::index::SearchIndex::open(&dir.path().join("index"), [0; 32], 20_000_000).unwrap();
+        dangan::index::SearchIndex::open(&dir.path().join("index"), key, 20_000_000).unwrap();
     assert_eq!(index.num_docs(), 1);
 }
