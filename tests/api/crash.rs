@@ -64,6 +64,24 @@ pub async fn start_server(data_dir: &std::path::Path) -> Server {
     panic!("dangan did not start within 30 s");
 }
 
+/// Logs in as admin, creates a BJ01 clerk and logs them in: (admin token, clerk token).
+pub async fn add_clerk(client: &reqwest::Client, address: &str) -> (String, String) {
+    let admin = login(client, address, "admin", ADMIN_PASSWORD).await;
+    let clerk = serde_json::json!({"username": "clerk", "password": "clerk-password", "roles": ["clerk"], "branch": "BJ01", "clearance": "restricted"});
+    let r = client
+        .post(format!("{address}/api/v1/users"))
+        .bearer_auth(&admin)
+        .json(&clerk)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    (
+        admin,
+        login(client, address, "clerk", "clerk-password").await,
+    )
+}
+
 pub async fn login(client: &reqwest::Client, address: &str, user: &str, password: &str) -> String {
     let r = client
         .post(format!("{address}/api/v1/auth/login"))
@@ -82,17 +100,7 @@ async fn a_filing_acknowledged_with_201_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let client = reqwest::Client::new();
     let mut server = start_server(dir.path()).await;
-    let admin = login(&client, &server.address, "admin", ADMIN_PASSWORD).await;
-    let clerk = serde_json::json!({"username": "clerk", "password": "clerk-password", "roles": ["clerk"], "branch": "BJ01", "clearance": "restricted"});
-    let r = client
-        .post(format!("{}/api/v1/users", server.address))
-        .bearer_auth(&admin)
-        .json(&clerk)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let token = login(&client, &server.address, "clerk", "clerk-password").await;
+    let (_, token) = add_clerk(&client, &server.address).await;
     let mut filed = vec![];
     for i in 0..5 {
         let body = format!("第{i}份委托书").repeat(1000).into_bytes();
@@ -156,16 +164,7 @@ async fn documents_filed_just_before_kill_9_are_searchable_after_restart() {
     let dir = tempfile::tempdir().unwrap();
     let client = reqwest::Client::new();
     let mut server = start_server(dir.path()).await;
-    let admin = login(&client, &server.address, "admin", ADMIN_PASSWORD).await;
-    let clerk = serde_json::json!({"username": "clerk", "password": "clerk-password", "roles": ["clerk"], "branch": "BJ01", "clearance": "restricted"});
-    client
-        .post(format!("{}/api/v1/users", server.address))
-        .bearer_auth(&admin)
-        .json(&clerk)
-        .send()
-        .await
-        .unwrap();
-    let token = login(&client, &server.address, "clerk", "clerk-password").await;
+    let (_, token) = add_clerk(&client, &server.address).await;
     for i in 0..10 {
         let form = reqwest::multipart::Form::new()
             .text("metadata", repair_order().to_string())
@@ -212,16 +211,7 @@ async fn the_reindex_command_rebuilds_the_index_from_the_store() {
     let client = reqwest::Client::new();
     {
         let server = start_server(dir.path()).await;
-        let admin = login(&client, &server.address, "admin", ADMIN_PASSWORD).await;
-        let clerk = serde_json::json!({"username": "clerk", "password": "clerk-password", "roles": ["clerk"], "branch": "BJ01", "clearance": "restricted"});
-        client
-            .post(format!("{}/api/v1/users", server.address))
-            .bearer_auth(&admin)
-            .json(&clerk)
-            .send()
-            .await
-            .unwrap();
-        let token = login(&client, &server.address, "clerk", "clerk-password").await;
+        let (admin, token) = add_clerk(&client, &server.address).await;
         for _ in 0..3 {
             let form = reqwest::multipart::Form::new()
                 .text("metadata", repair_order().to_string())
@@ -273,16 +263,7 @@ async fn every_response_received_before_kill_9_has_its_record() {
     let dir = tempfile::tempdir().unwrap();
     let client = reqwest::Client::new();
     let mut server = start_server(dir.path()).await;
-    let admin = login(&client, &server.address, "admin", ADMIN_PASSWORD).await;
-    let clerk = serde_json::json!({"username": "clerk", "password": "clerk-password", "roles": ["clerk"], "branch": "BJ01", "clearance": "restricted"});
-    client
-        .post(format!("{}/api/v1/users", server.address))
-        .bearer_auth(&admin)
-        .json(&clerk)
-        .send()
-        .await
-        .unwrap();
-    let token = login(&client, &server.address, "clerk", "clerk-password").await;
+    let (_, token) = add_clerk(&client, &server.address).await;
     let form = reqwest::multipart::Form::new()
         .text("metadata", repair_order().to_string())
         .part(
@@ -362,16 +343,7 @@ async fn sigterm_finishes_in_flight_work_and_exits_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let client = reqwest::Client::new();
     let mut server = start_server(dir.path()).await;
-    let admin = login(&client, &server.address, "admin", ADMIN_PASSWORD).await;
-    let clerk = serde_json::json!({"username": "clerk", "password": "clerk-password", "roles": ["clerk"], "branch": "BJ01", "clearance": "restricted"});
-    client
-        .post(format!("{}/api/v1/users", server.address))
-        .bearer_auth(&admin)
-        .json(&clerk)
-        .send()
-        .await
-        .unwrap();
-    let token = login(&client, &server.address, "clerk", "clerk-password").await;
+    let (_, token) = add_clerk(&client, &server.address).await;
     let form = reqwest::multipart::Form::new()
         .text("metadata", repair_order().to_string())
         .part(

@@ -4,8 +4,8 @@
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
-use crate::crash::{login, start_server};
-use crate::helpers::{ADMIN_PASSWORD, repair_order, spawn_app};
+use crate::crash::{add_clerk, start_server};
+use crate::helpers::{repair_order, spawn_app};
 
 /// Deterministic, incompressible-looking bytes, produced piece by piece.
 fn pattern(
@@ -120,16 +120,7 @@ async fn a_1_gib_upload_and_download_stay_under_150_mib_of_server_memory() {
     let dir = tempfile::tempdir().unwrap();
     let client = reqwest::Client::new();
     let mut server = start_server(dir.path()).await;
-    let admin = login(&client, &server.address, "admin", ADMIN_PASSWORD).await;
-    let clerk = serde_json::json!({"username": "clerk", "password": "clerk-password", "roles": ["clerk"], "branch": "BJ01", "clearance": "restricted"});
-    client
-        .post(format!("{}/api/v1/users", server.address))
-        .bearer_auth(&admin)
-        .json(&clerk)
-        .send()
-        .await
-        .unwrap();
-    let token = login(&client, &server.address, "clerk", "clerk-password").await;
+    let (_, token) = add_clerk(&client, &server.address).await;
     let before = peak_rss_kib(server.child.id());
     let total = 1024 * 1024 * 1024;
     let started = std::time::Instant::now();
