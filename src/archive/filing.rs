@@ -168,22 +168,14 @@ impl Archive {
         upload: Upload<S>,
     ) -> Result<DocumentView> {
         let p = self.require(ctx, Action::DocumentsVersion).await?;
-        let (entry, _) = self.visible(ctx, &p, key, "document.version.add").await?;
-        let _guard = entry.lock.lock().await;
-        let current = self
-            .catalog
-            .resolve(key)
-            .ok_or_else(|| Error::not_found("document"))?
-            .manifest;
+        let (_guard, current) = self
+            .open_for_change(ctx, &p, key, "document.version.add")
+            .await?;
         let m = &current;
         let event = |outcome| {
             ctx.event("document.version.add", outcome)
                 .document(m.id, &m.archive_no, m.vin())
         };
-        if !self.can_read_content(&p, m) {
-            self.audit.record(event(Outcome::Denied)).await?;
-            return Err(Error::forbidden("you may not change this document"));
-        }
         let reason = match check_reason(reason) {
             Ok(r) => r,
             Err(e) => {
@@ -242,13 +234,9 @@ impl Archive {
         request: CorrectionRequest,
     ) -> Result<DocumentView> {
         let p = self.require(ctx, Action::DocumentsCorrect).await?;
-        let (entry, _) = self.visible(ctx, &p, key, "document.correct").await?;
-        let _guard = entry.lock.lock().await;
-        let current = self
-            .catalog
-            .resolve(key)
-            .ok_or_else(|| Error::not_found("document"))?
-            .manifest;
+        let (_guard, current) = self
+            .open_for_change(ctx, &p, key, "document.correct")
+            .await?;
         let m = &current;
         let event = |outcome| {
             ctx.event("document.correct", outcome)
@@ -262,10 +250,6 @@ impl Archive {
                 .await?;
             Err::<DocumentView, Error>(e)
         };
-        if !self.can_read_content(&p, m) {
-            self.audit.record(event(Outcome::Denied)).await?;
-            return Err(Error::forbidden("you may not change this document"));
-        }
         let reason = match check_reason(&request.reason) {
             Ok(r) => r,
             Err(e) => return fail(e).await,

@@ -204,6 +204,37 @@ impl Archive {
         Err(Error::not_found("document"))
     }
 
+    /// The start of every change to a document: find it as the caller may see it,
+    /// take its lock, read its current manifest, and refuse (with a record) a
+    /// caller who may not read its content in their own right. A grant lets one
+    /// read, never change.
+    async fn open_for_change(
+        &self,
+        ctx: &Context,
+        p: &Principal,
+        key: &str,
+        action: &'static str,
+    ) -> Result<(tokio::sync::OwnedMutexGuard<()>, Arc<Manifest>)> {
+        let (entry, _) = self.visible(ctx, p, key, action).await?;
+        let guard = entry.lock.clone().lock_owned().await;
+        let current = self
+            .catalog
+            .resolve(key)
+            .ok_or_else(|| Error::not_found("document"))?
+            .manifest;
+        if !self.can_read_content(p, &current) {
+            self.audit
+                .record(ctx.event(action, Outcome::Denied).document(
+                    current.id,
+                    &current.archive_no,
+                    current.vin(),
+                ))
+                .await?;
+            return Err(Error::forbidden("you may not change this document"));
+        }
+        Ok((guard, current))
+    }
+
     fn can_read_content(&self, who: &impl Subject, m: &Manifest) -> bool {
         self.policy.can_read_content(who, scope(m))
     }

@@ -28,24 +28,14 @@ impl Archive {
         request: HoldRequest,
     ) -> Result<DocumentView> {
         let p = self.require(ctx, Action::DocumentsHold).await?;
-        let (entry, _) = self.visible(ctx, &p, key, "document.legal_hold").await?;
-        let _guard = entry.lock.lock().await;
-        let current = self
-            .catalog
-            .resolve(key)
-            .ok_or_else(|| Error::not_found("document"))?
-            .manifest;
+        let (_guard, current) = self
+            .open_for_change(ctx, &p, key, "document.legal_hold")
+            .await?;
         let m = &current;
         let event = |outcome| {
             ctx.event("document.legal_hold", outcome)
                 .document(m.id, &m.archive_no, m.vin())
         };
-        if !self.can_read_content(&p, m) {
-            self.audit.record(event(Outcome::Denied)).await?;
-            return Err(Error::forbidden(
-                "only a supervisor of the document's branch and clearance sets a legal hold",
-            ));
-        }
         let reason = match super::filing::check_reason(&request.reason) {
             Ok(r) => r,
             Err(e) => {
