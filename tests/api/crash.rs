@@ -387,3 +387,105 @@ async fn sigterm_finishes_in_flight_work_and_exits_cleanly() {
         dangan::index::SearchIndex::open(&dir.path().join("index"), key, 20_000_000).unwrap();
     assert_eq!(index.num_docs(), 1);
 }
+
+/// No access without a durable record: when the retrieval log cannot be
+/// written (here the disk refuses to let the file grow), reads fail with 503
+/// and nothing is served.
+#[tokio::test]
+async fn when_the_log_cannot_be_written_access_is_refused_with_503() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    // Prepare the archive with a normal server first.
+    let (id, token) = {
+        let server = start_server(dir.path()).await;
+        let (_, token) = add_clerk(&client, &server.address).await;
+        let form = reqwest::multipart::Form::new()
+            .text("metadata", repair_order().to_string())
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(b"secret body".to_vec()).file_name("a.txt"),
+            );
+        let doc: Value = client
+            .post(format!("{}/api/v1/documents", server.address))
+            .bearer_auth(&token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (doc["id"].as_str().unwrap().to_string(), token)
+    };
+    // Restart with a file-size limit a little above the log's current size; a
+    // write past it fails with EFBIG (SIGXFSZ is ignored, as exec keeps it).
+    let log_len = std::fs::metadata(dir.path().join("audit/retrieval.log"))
+        .unwrap()
+        .len();
+    let limit = log_len + 20_000;
+    let port = free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dangan"));
+    cmd.args([
+        "serve",
+        "--bind",
+        &format!("127.0.0.1:{port}"),
+        "--data-dir",
+    ])
+    .arg(dir.path())
+    .env("DANGAN__CRYPTO__MASTER_KEY", MASTER_KEY)
+    .env("DANGAN__SERVER__WORKERS", "2")
+    .env("RUST_LOG", "error")
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let lim = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            libc::setrlimit(libc::RLIMIT_FSIZE, &lim);
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let server = Server {
+        child: cmd.spawn().unwrap(),
+        address: format!("http://127.0.0.1:{port}"),
+    };
+    let started = Instant::now();
+    while reqwest::get(format!("{}/healthz", server.address))
+        .await
+        .is_err()
+    {
+        assert!(started.elapsed() < Duration::from_secs(30));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let url = format!("{}/api/v1/documents/{id}/content", server.address);
+    let mut served = 0;
+    let refused = loop {
+        let r = client.get(&url).bearer_auth(&token).send().await.unwrap();
+        let status = r.status().as_u16();
+        let body = r.text().await.unwrap();
+        if status == 503 {
+            break body;
+        }
+        assert_eq!((status, body.as_str()), (200, "secret body"));
+        served += 1;
+        assert!(served < 1000, "the log never filled up");
+    };
+    let error: Value = serde_json::from_str(&refused).unwrap();
+    assert_eq!(error["error"]["code"], "audit_unavailable", "{refused}");
+    assert!(!refused.contains("secret body"));
+    // Every read that was served has its record: the log still verifies.
+    drop(server);
+    let report = dangan::audit::verify(&dir.path().join("audit/retrieval.log")).unwrap();
+    assert!(report.ok, "{report:?}");
+    let log = std::fs::read_to_string(dir.path().join("audit/retrieval.log")).unwrap();
+    let reads = log
+        .lines()
+        .filter(|l| l.contains("\"document.content\"") && l.contains("\"allowed\""))
+        .count();
+    assert_eq!(reads, served, "one record per served read");
+}
