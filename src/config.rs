@@ -102,6 +102,8 @@ pub struct AuthConfig {
     pub token_ttl_secs: u64,
     pub signing_key_file: String,
     pub bootstrap_admin_password: SecretString,
+    pub max_failed_logins: u32,
+    pub lockout_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -228,7 +228,16 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppStat
             "search index caught up with the archive"
         );
     }
-    let accounts = Accounts::new(users, tokens, policy.clone(), audit.clone());
+    let accounts = Accounts::new(
+        users,
+        tokens,
+        policy.clone(),
+        audit.clone(),
+        crate::auth::throttle::ThrottleConfig {
+            max_failures: config.auth.max_failed_logins.max(1),
+            lockout: std::time::Duration::from_secs(config.auth.lockout_secs),
+        },
+    );
     let signer = Arc::new(AuditSigner::load_or_create(
         &config.data_dir.join("keys").join("audit-ed25519.der"),
     )?);

@@ -15,6 +15,7 @@ pub struct Accounts {
     pub tokens: TokenIssuer,
     policy: Policy,
     audit: AuditLog,
+    throttle: super::throttle::LoginThrottle,
 }
 
 #[derive(Debug, Serialize)]
@@ -68,12 +69,19 @@ impl From<&Principal> for UserView {
 }
 
 impl Accounts {
-    pub fn new(users: UserStore, tokens: TokenIssuer, policy: Policy, audit: AuditLog) -> Self {
+    pub fn new(
+        users: UserStore,
+        tokens: TokenIssuer,
+        policy: Policy,
+        audit: AuditLog,
+        throttle: super::throttle::ThrottleConfig,
+    ) -> Self {
         Accounts {
             users,
             tokens,
             policy,
             audit,
+            throttle: super::throttle::LoginThrottle::new(throttle),
         }
     }
 
@@ -92,8 +100,19 @@ impl Accounts {
         password: &str,
     ) -> Result<TokenResponse> {
         let who = crate::domain::people::truncate(username, 64);
+        if self.throttle.locked(username, &ctx.client) {
+            self.audit
+                .record(ctx.event("auth.login_locked", Outcome::Denied).user(&who))
+                .await?;
+            return Err(Error::new(
+                crate::error::ErrorKind::TooManyRequests,
+                "too_many_attempts",
+                "too many failed logins for this user or address; try again later",
+            ));
+        }
         match self.users.authenticate(username, password).await? {
             Some(p) => {
+                self.throttle.succeeded(username, &ctx.client);
                 let c = Context {
                     principal: Some(p),
                     ..ctx.clone()
@@ -108,6 +127,7 @@ impl Accounts {
                 })
             }
             None => {
+                tokio::time::sleep(self.throttle.failed(username, &ctx.client)).await;
                 self.audit
                     .record(ctx.event("auth.login_failed", Outcome::Denied).user(&who))
                     .await?;

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod extractor;
 pub mod policy;
+pub mod throttle;
 pub mod tokens;
 pub mod users;
 

@@ -160,3 +160,42 @@ async fn the_classification_scheme_is_served_to_every_user() {
     assert_eq!(codes, ["XS", "WX", "SB", "KH", "ZL", "KJ", "XZ"]);
     assert_eq!(scheme["categories"][1]["name_zh"], "维修档案");
 }
+
+#[tokio::test]
+async fn repeated_failed_logins_are_slowed_then_locked_out_for_a_while() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = crate::helpers::test_config(dir.path(), &crate::helpers::Store::Local);
+    config.auth.max_failed_logins = 3;
+    config.auth.lockout_secs = 2;
+    let app = crate::helpers::spawn_app_in(dir, config).await;
+    let started = std::time::Instant::now();
+    for _ in 0..3 {
+        assert_eq!(
+            error_code(app.post_login("staff_bj", "guess").await)
+                .await
+                .0,
+            401
+        );
+    }
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(600),
+        "failures are slowed"
+    );
+    assert_eq!(
+        error_code(app.post_login("staff_bj", PASSWORD).await).await,
+        (429, "too_many_attempts".into()),
+        "even the right password"
+    );
+    let locked = app
+        .audit_records()
+        .iter()
+        .filter(|r| r["action"] == "auth.login_locked")
+        .count();
+    assert_eq!(locked, 1);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(
+        app.post_login("staff_bj", PASSWORD).await.status(),
+        200,
+        "the lockout ends by itself"
+    );
+}
