@@ -82,6 +82,30 @@ pub async fn add_clerk(client: &reqwest::Client, address: &str) -> (String, Stri
     )
 }
 
+/// Files one repair order with `body` as a clerk; returns the document.
+pub async fn file_one(
+    client: &reqwest::Client,
+    address: &str,
+    token: &str,
+    body: Vec<u8>,
+) -> Value {
+    let form = reqwest::multipart::Form::new()
+        .text("metadata", repair_order().to_string())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(body).file_name("a.txt"),
+        );
+    let r = client
+        .post(format!("{address}/api/v1/documents"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    r.json().await.unwrap()
+}
+
 pub async fn login(client: &reqwest::Client, address: &str, user: &str, password: &str) -> String {
     let r = client
         .post(format!("{address}/api/v1/auth/login"))
@@ -264,22 +288,7 @@ async fn every_response_received_before_kill_9_has_its_record() {
     let client = reqwest::Client::new();
     let mut server = start_server(dir.path()).await;
     let (_, token) = add_clerk(&client, &server.address).await;
-    let form = reqwest::multipart::Form::new()
-        .text("metadata", repair_order().to_string())
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("a.txt"),
-        );
-    let doc: Value = client
-        .post(format!("{}/api/v1/documents", server.address))
-        .bearer_auth(&token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = file_one(&client, &server.address, &token, b"x".to_vec()).await;
     let url = format!(
         "{}/api/v1/documents/{}",
         server.address,
@@ -400,22 +409,7 @@ async fn when_the_log_cannot_be_written_access_is_refused_with_503() {
     let (id, token) = {
         let server = start_server(dir.path()).await;
         let (_, token) = add_clerk(&client, &server.address).await;
-        let form = reqwest::multipart::Form::new()
-            .text("metadata", repair_order().to_string())
-            .part(
-                "file",
-                reqwest::multipart::Part::bytes(b"secret body".to_vec()).file_name("a.txt"),
-            );
-        let doc: Value = client
-            .post(format!("{}/api/v1/documents", server.address))
-            .bearer_auth(&token)
-            .multipart(form)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let doc = file_one(&client, &server.address, &token, b"secret body".to_vec()).await;
         (doc["id"].as_str().unwrap().to_string(), token)
     };
     // Restart with a file-size limit a little above the log's current size; a
