@@ -24,5 +24,6 @@ pub mod corpus;
 pub mod domain;
 pub mod error;
 pub mod index;
+pub mod metrics;
 pub mod startup;
 pub mod storage;

@@ -42,6 +42,7 @@ pub struct AppState {
     pub archive: Archive,
     pub accounts: Accounts,
     pub auditing: Auditing,
+    pub metrics: crate::metrics::Metrics,
     pub blob: BlobStore,
     pub config: Config,
 }
@@ -148,6 +149,18 @@ async fn request_id(
         );
     }
     tracing::info!(request_id = %id, %method, path = %crate::domain::people::truncate(&path, 200), status = res.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
+    if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
+        let route = res
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".into());
+        state.metrics.observe(
+            method.as_str(),
+            &route,
+            res.status().as_u16(),
+            started.elapsed().as_secs_f64(),
+        );
+    }
     Ok(res)
 }
 
@@ -260,6 +273,7 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppStat
         archive,
         accounts,
         auditing,
+        metrics: crate::metrics::Metrics::default(),
         blob,
         config,
     })

@@ -25,3 +25,19 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         ),
     }
 }
+
+/// Prometheus metrics (text format). Open like the health endpoints: it holds
+/// counts and latencies only, no document, user or query.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    state
+        .metrics
+        .documents
+        .set(state.archive.catalog().len() as i64);
+    state
+        .metrics
+        .audit_records
+        .set(state.auditing.log.head().seq as i64);
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.metrics.render())
+}

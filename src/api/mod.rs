@@ -33,6 +33,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
         )
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(health::metrics))
         .service(
             web::scope("/api/v1")
                 .route("/auth/login", web::post().to(auth::login))

@@ -199,3 +199,28 @@ async fn repeated_failed_logins_are_slowed_then_locked_out_for_a_while() {
         "the lockout ends by itself"
     );
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_without_ids() {
+    let app = spawn_app().await;
+    let staff = app.token("staff_bj").await;
+    let id = uuid::Uuid::new_v4();
+    app.get(&staff, &format!("/api/v1/documents/{id}")).await;
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("dangan_http_requests_total{"), "{text}");
+    assert!(
+        text.contains("route=\"/api/v1/documents/{id}\"") && text.contains("status=\"404\""),
+        "{text}"
+    );
+    assert!(!text.contains(&id.to_string()), "no ids in labels");
+    assert!(text.contains("dangan_documents 0"));
+    assert!(text.contains("dangan_http_request_duration_seconds_bucket"));
+}
