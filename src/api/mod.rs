@@ -12,6 +12,7 @@ mod classification;
 mod documents;
 mod health;
 mod multipart;
+pub mod openapi;
 mod search;
 mod users;
 mod vehicles;
@@ -36,6 +37,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
         .route("/metrics", web::get().to(health::metrics))
         .service(
             web::scope("/api/v1")
+                .route("/openapi.json", web::get().to(openapi::serve))
                 .route("/auth/login", web::post().to(auth::login))
                 .route("/auth/me", web::get().to(auth::me))
                 .route("/users", web::post().to(users::create))

@@ -126,6 +126,46 @@ async fn every_route_refuses_every_role_its_table_does_not_allow() {
             &["clerk", "supervisor"],
         ),
     ];
+    // The OpenAPI document describes every route, with the permission the table says.
+    let policy = dangan::auth::Policy::from_toml(include_str!("../../schema/roles.toml")).unwrap();
+    let doc: Value = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for (method, path, allowed) in &routes {
+        let template = path
+            .split('?')
+            .next()
+            .unwrap()
+            .replace(&id, "{id}")
+            .replace(&vin, "{vin}")
+            .replace("/nobody", "/{username}")
+            .replace("/none/", "/{id}/");
+        let template = regex_free_uuid(&template);
+        let op = &doc["paths"][&template][method.to_lowercase()];
+        assert!(
+            op.is_object(),
+            "{method} {template} missing from openapi.json"
+        );
+        let name = op["x-dangan-permission"].as_str().unwrap();
+        let action = dangan::auth::Action::ALL
+            .into_iter()
+            .find(|a| a.as_str() == name)
+            .unwrap();
+        let permitted: Vec<&str> = ROLES
+            .into_iter()
+            .filter(|r| policy.permits(&[r.parse().unwrap()], action))
+            .collect();
+        assert_eq!(
+            permitted, *allowed,
+            "{method} {template}: openapi says {name}"
+        );
+    }
     let mut checked = 0;
     for (method, path, allowed) in &routes {
         for (role, branch, token) in &users {
@@ -272,4 +312,18 @@ async fn documents_are_visible_by_branch_and_clearance_for_every_role_and_level(
             }
         }
     }
+}
+
+/// Replaces a UUID path segment by `{id}`.
+fn regex_free_uuid(path: &str) -> String {
+    path.split('/')
+        .map(|seg| {
+            if uuid::Uuid::try_parse(seg).is_ok() {
+                "{id}"
+            } else {
+                seg
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
