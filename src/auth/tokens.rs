@@ -176,6 +176,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.verify(&hs), Err(TokenError::Invalid));
+        // HS256 with the server's own public key as the HMAC secret (algorithm confusion)
+        let public = SigningKey::from_bytes(&[3u8; 32])
+            .verifying_key()
+            .to_bytes();
+        let confused = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(&public),
+        )
+        .unwrap();
+        assert_eq!(t.verify(&confused), Err(TokenError::Invalid));
         // another Ed25519 key
         let other = TokenIssuer::from_key(
             &SigningKey::from_bytes(&[4u8; 32]),
