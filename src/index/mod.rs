@@ -167,7 +167,7 @@ impl SearchIndex {
     pub fn indexed_revisions(&self) -> Result<HashMap<String, u64>> {
         let searcher = self.reader.searcher();
         let mut out = HashMap::new();
-        for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+        for segment in searcher.segment_readers() {
             let store = segment.get_store_reader(64).map_err(index_error)?;
             for doc_id in segment.doc_ids_alive() {
                 let doc: TantivyDocument = store.get(doc_id).map_err(index_error)?;
@@ -182,7 +182,6 @@ impl SearchIndex {
                     .unwrap_or(0);
                 out.insert(id, rev);
             }
-            let _ = ord;
         }
         Ok(out)
     }
@@ -297,18 +296,6 @@ impl SearchIndex {
             hits,
             facets,
         })
-    }
-
-    /// Terms of the index (for tests and diagnostics).
-    pub fn doc_freq_of_id(&self, id: &str) -> u64 {
-        self.reader
-            .searcher()
-            .doc_freq(&Term::from_field_text(self.fields.id, id))
-            .unwrap_or(0)
-    }
-
-    pub fn index(&self) -> &Index {
-        &self.index
     }
 }
 
