@@ -35,6 +35,7 @@ use crate::storage::envelope::{CryptoError, Keyring, MasterKey, random_bytes};
 
 const BUILTIN_CLASSIFICATION: &str = include_str!("../schema/classification.toml");
 const BUILTIN_ROLES: &str = include_str!("../schema/roles.toml");
+const BUILTIN_MASKING: &str = include_str!("../schema/masking.toml");
 const KEYCHECK: &str = "system/keycheck";
 
 /// Everything the handlers reach through `web::Data`.
@@ -225,6 +226,7 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppStat
         access: AccessStore::load(blob.clone(), keyring.clone())
             .await
             .map_err(|e| format!("cannot load access requests: {}", describe(&e)))?,
+        masking: load_masking(&config)?,
         access_limits: AccessLimits {
             default_days: config.access.default_days,
             max_days: config.access.max_days,
@@ -285,6 +287,18 @@ fn describe(e: &crate::error::Error) -> String {
         Some(s) => format!("{e}: {s}"),
         None => e.to_string(),
     }
+}
+
+/// The masking rules: `schema.dir`'s copy, or the built-in one.
+fn load_masking(config: &Config) -> Result<crate::domain::pii::Masking, String> {
+    let text = if config.schema.dir.is_empty() {
+        BUILTIN_MASKING.to_string()
+    } else {
+        let path = Path::new(&config.schema.dir).join("masking.toml");
+        std::fs::read_to_string(&path)
+            .map_err(|e| format!("schema.dir: cannot read {}: {e}", path.display()))?
+    };
+    crate::domain::pii::Masking::from_toml(&text)
 }
 
 fn load_schema(config: &Config) -> Result<(Classification, Policy), String> {

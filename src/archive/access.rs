@@ -45,6 +45,9 @@ pub struct AccessRequest {
     /// Branches of the documents asked for: the deciding supervisor must cover all.
     pub branches: Vec<Branch>,
     pub purpose: String,
+    /// The purpose needs the customer's contact data (see schema/masking.toml).
+    #[serde(default)]
+    pub contact: bool,
     pub days: u32,
     pub status: Status,
     pub created_at: DateTime<Utc>,
@@ -62,6 +65,8 @@ pub struct NewRequest {
     pub vin: Option<String>,
     pub purpose: String,
     pub days: Option<u32>,
+    /// Ask to see the customer's phone and ID number unmasked.
+    pub contact: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -123,6 +128,16 @@ fn covers(r: &AccessRequest, m: &Manifest) -> bool {
 }
 
 impl Archive {
+    /// Whether the grant `id` was asked for with a purpose that needs contact data.
+    pub(super) async fn grant_needs_contact(&self, id: &str) -> bool {
+        self.access
+            .requests
+            .read()
+            .await
+            .iter()
+            .any(|r| r.id == id && r.contact)
+    }
+
     /// The caller's grant for `m`, if any, at the archive's clock.
     pub(super) async fn grant_for(&self, p: &Principal, m: &Manifest) -> Grant {
         let now = self.clock.now();
@@ -214,6 +229,7 @@ impl Archive {
             vin: vin.clone(),
             branches,
             purpose: purpose.clone(),
+            contact: new.contact.unwrap_or(false),
             days,
             status: Status::Pending,
             created_at: self.clock.now(),

@@ -62,6 +62,7 @@ pub struct ArchiveParts {
     pub index: Arc<SearchIndex>,
     pub access: access::AccessStore,
     pub access_limits: access::AccessLimits,
+    pub masking: crate::domain::pii::Masking,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -76,6 +77,7 @@ pub struct Archive {
     index: Arc<SearchIndex>,
     access: access::AccessStore,
     access_limits: access::AccessLimits,
+    masking: crate::domain::pii::Masking,
     clock: Arc<dyn Clock>,
 }
 
@@ -92,6 +94,7 @@ impl Archive {
             index,
             access,
             access_limits,
+            masking,
             clock,
         } = parts;
         Archive {
@@ -105,6 +108,7 @@ impl Archive {
             index,
             access,
             access_limits,
+            masking,
             clock,
         }
     }

@@ -22,11 +22,24 @@ impl Archive {
         let p = self.require(ctx, Action::DocumentsRead).await?;
         let (entry, grant) = self.visible(ctx, &p, key, "document.view").await?;
         let m = &entry.manifest;
+        let by_role = p.roles.iter().any(|r| self.masking.roles.contains(r));
+        let by_grant = match &grant {
+            Some(id) => {
+                self.masking.grants_with_contact_purpose && self.grant_needs_contact(id).await
+            }
+            None => false,
+        };
+        let unmask = by_role || by_grant;
         let event =
             ctx.event("document.view", Outcome::Allowed)
                 .document(m.id, &m.archive_no, m.vin());
-        self.audit.record(with_grant(event, &grant)).await?;
-        Ok(DocumentView::of(m))
+        let detail = json!({"grant": grant, "pii": if unmask { "unmasked" } else { "masked" }});
+        self.audit.record(event.detail(detail)).await?;
+        Ok(if unmask {
+            DocumentView::unmasked(m)
+        } else {
+            DocumentView::of(m)
+        })
     }
 
     pub async fn versions(&self, ctx: &Context, key: &str) -> Result<Vec<VersionView>> {

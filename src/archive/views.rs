@@ -89,6 +89,16 @@ pub fn masked_metadata(m: &Metadata) -> Value {
     value
 }
 
+/// Metadata as JSON, personal information in full.
+fn plain_metadata(m: &Metadata) -> Value {
+    let mut value = serde_json::to_value(m).expect("metadata always serialises");
+    if let Value::Object(map) = &mut value {
+        map.remove("branch");
+        map.remove("confidentiality");
+    }
+    value
+}
+
 /// Masks the personal fields of a metadata JSON value kept in a correction.
 pub fn mask_value(v: &Value) -> Value {
     let mut v = v.clone();
@@ -110,10 +120,24 @@ pub fn mask_value(v: &Value) -> Value {
 
 impl DocumentView {
     pub fn of(m: &Manifest) -> Self {
+        Self::shown(m, false)
+    }
+
+    /// The view with the customer's phone and ID number in full, for callers the
+    /// masking rules allow.
+    pub fn unmasked(m: &Manifest) -> Self {
+        Self::shown(m, true)
+    }
+
+    fn shown(m: &Manifest, unmask: bool) -> Self {
         DocumentView {
             id: m.id.to_string(),
             archive_no: m.archive_no.to_string(),
-            metadata: masked_metadata(&m.metadata),
+            metadata: if unmask {
+                plain_metadata(&m.metadata)
+            } else {
+                masked_metadata(&m.metadata)
+            },
             branch: m.branch.to_string(),
             confidentiality: m.confidentiality.to_string(),
             filed_by: m.filed_by.clone(),

@@ -5,6 +5,20 @@ use serde::{Deserialize, Serialize};
 
 use super::people::truncate;
 
+/// Who sees personal information unmasked (`schema/masking.toml`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Masking {
+    pub roles: Vec<super::Role>,
+    pub grants_with_contact_purpose: bool,
+}
+
+impl Masking {
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| format!("masking rules: {e}"))
+    }
+}
+
 /// A mainland mobile number: 11 digits starting with 1[3-9].
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]

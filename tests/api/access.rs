@@ -320,3 +320,90 @@ async fn bad_access_requests_are_refused_clearly() {
         .unwrap();
     assert_eq!(error_code(r).await.0, 404);
 }
+
+#[tokio::test]
+async fn a_grant_asked_for_contact_data_shows_the_customers_phone_and_nothing_else_does() {
+    let app = spawn_app().await;
+    let doc = confidential_doc(&app).await;
+    let id = doc["id"].as_str().unwrap();
+    let staff = app.token("staff_bj").await;
+    let supervisor = app.token("super_bj").await;
+    let ask =
+        |contact: bool| json!({"document_id": id, "purpose": "回访客户投诉", "contact": contact});
+    let plain: Value = post(&app, &staff, "/api/v1/access-requests", ask(false))
+        .await
+        .json()
+        .await
+        .unwrap();
+    post(
+        &app,
+        &supervisor,
+        &format!(
+            "/api/v1/access-requests/{}/approve",
+            plain["id"].as_str().unwrap()
+        ),
+        json!({}),
+    )
+    .await;
+    let seen: Value = app
+        .get(&staff, &format!("/api/v1/documents/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        seen["customer"]["phone"], "138****1234",
+        "a grant without a contact purpose keeps PII masked"
+    );
+
+    let contact: Value = post(&app, &supervisor, "/api/v1/access-requests", ask(true))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let group_supervisor = app.token("super_all").await;
+    post(
+        &app,
+        &clerk_sh,
+        &format!(
+            "/api/v1/access-requests/{}/approve",
+            contact["id"].as_str().unwrap()
+        ),
+        json!({}),
+    )
+    .await;
+    let seen: Value = app
+        .get(&supervisor, &format!("/api/v1/documents/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        seen["customer"]["phone"], "13812341234",
+        "the contact grant shows the number"
+    );
+    assert_eq!(seen["customer"]["id_number"], "11010519491231002X");
+    let clerk = app.token("clerk_bj").await;
+    let seen: Value = app
+        .get(&clerk, &format!("/api/v1/documents/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        seen["customer"]["phone"], "138****1234",
+        "no role unmasks by default"
+    );
+    let records = app.audit_records();
+    let unmasked: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["action"] == "document.view" && r["detail"]["pii"] == "unmasked")
+        .collect();
+    assert_eq!(unmasked.len(), 1);
+    assert_eq!(unmasked[0]["user"], "super_bj");
+    assert!(
+        !std::fs::read_to_string(app.dir.path().join("audit/retrieval.log"))
+            .unwrap()
+            .contains("13812341234")
+    );
+}
