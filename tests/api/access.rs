@@ -364,7 +364,7 @@ async fn a_grant_asked_for_contact_data_shows_the_customers_phone_and_nothing_el
     let group_supervisor = app.token("super_all").await;
     post(
         &app,
-        &clerk_sh,
+        &group_supervisor,
         &format!(
             "/api/v1/access-requests/{}/approve",
             contact["id"].as_str().unwrap()
