@@ -19,9 +19,9 @@ use crate::audit::{Context, Outcome};
 use crate::auth::{Action, Principal};
 use crate::domain::{Branch, DocumentId, Vin};
 use crate::error::{Error, Result};
-use crate::storage::BlobStore;
 use crate::storage::envelope::Keyring;
 use crate::storage::manifest::Manifest;
+use crate::storage::{BlobStore, read_sealed, write_sealed};
 
 const OBJECT: &str = "system/access-requests";
 
@@ -84,16 +84,9 @@ pub struct AccessStore {
 
 impl AccessStore {
     pub async fn load(blob: BlobStore, keyring: Arc<Keyring>) -> Result<Self> {
-        let requests = match blob.get(&Path::from(OBJECT)).await? {
-            Some(bytes) => {
-                let plain = keyring
-                    .open(OBJECT, &bytes)
-                    .map_err(|e| Error::integrity(format!("access requests: {e}")))?;
-                serde_json::from_slice(&plain)
-                    .map_err(|e| Error::internal(format!("access requests: {e}")))?
-            }
-            None => vec![],
-        };
+        let requests = read_sealed(&blob, &keyring, &Path::from(OBJECT), "access requests")
+            .await?
+            .unwrap_or_default();
         Ok(AccessStore {
             blob,
             keyring,
@@ -103,10 +96,7 @@ impl AccessStore {
     }
 
     async fn save(&self, list: Vec<AccessRequest>) -> Result<()> {
-        let plain = serde_json::to_vec(&list).map_err(|e| Error::internal(e.to_string()))?;
-        self.blob
-            .put(&Path::from(OBJECT), self.keyring.seal(OBJECT, &plain))
-            .await?;
+        write_sealed(&self.blob, &self.keyring, &Path::from(OBJECT), &list).await?;
         *self.requests.write().await = list;
         Ok(())
     }

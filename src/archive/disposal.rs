@@ -16,6 +16,7 @@ use crate::auth::Action;
 use crate::domain::DocumentId;
 use crate::error::{Error, Result};
 use crate::storage::manifest::{Tombstone, content_path, manifest_path, tombstone_path};
+use crate::storage::{read_sealed, write_sealed};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -67,25 +68,18 @@ impl Archive {
         if uuid::Uuid::try_parse(id).is_err() {
             return Err(Error::not_found("disposal"));
         }
-        let path = register_path(id);
-        let bytes = self
-            .blob
-            .get(&path)
-            .await?
-            .ok_or_else(|| Error::not_found("disposal"))?;
-        let plain = self
-            .keyring
-            .open(path.as_ref(), &bytes)
-            .map_err(|e| Error::integrity(format!("disposal {id}: {e}")))?;
-        serde_json::from_slice(&plain).map_err(|e| Error::integrity(format!("disposal {id}: {e}")))
+        read_sealed(
+            &self.blob,
+            &self.keyring,
+            &register_path(id),
+            &format!("disposal {id}"),
+        )
+        .await?
+        .ok_or_else(|| Error::not_found("disposal"))
     }
 
     async fn save_disposal(&self, d: &Disposal) -> Result<()> {
-        let path = register_path(&d.id);
-        let plain = serde_json::to_vec(d).expect("serialises");
-        self.blob
-            .put(&path, self.keyring.seal(path.as_ref(), &plain))
-            .await
+        write_sealed(&self.blob, &self.keyring, &register_path(&d.id), d).await
     }
 
     /// Proposes a batch; every document must be visible to the clerk, past

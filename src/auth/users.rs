@@ -17,8 +17,8 @@ use tokio::sync::{Mutex, RwLock};
 use super::policy::Subject;
 use crate::domain::{Branch, Level, Role};
 use crate::error::{Error, Result};
-use crate::storage::BlobStore;
 use crate::storage::envelope::Keyring;
+use crate::storage::{BlobStore, read_sealed, write_sealed};
 
 const USERS_OBJECT: &str = "system/users";
 
@@ -156,18 +156,10 @@ fn verify_password(password: &str, hash: &str) -> bool {
 impl UserStore {
     /// Loads the users from the store.
     pub async fn load(blob: BlobStore, keyring: Arc<Keyring>) -> Result<Self> {
-        let path = Path::from(USERS_OBJECT);
-        let users = match blob.get(&path).await? {
-            Some(bytes) => {
-                let plain = keyring
-                    .open(USERS_OBJECT, &bytes)
-                    .map_err(|e| Error::integrity(format!("user list: {e}")))?;
-                let list: Vec<User> = serde_json::from_slice(&plain)
-                    .map_err(|e| Error::internal(format!("user list: {e}")))?;
-                list.into_iter().map(|u| (u.username.clone(), u)).collect()
-            }
-            None => BTreeMap::new(),
-        };
+        let list: Vec<User> = read_sealed(&blob, &keyring, &Path::from(USERS_OBJECT), "user list")
+            .await?
+            .unwrap_or_default();
+        let users = list.into_iter().map(|u| (u.username.clone(), u)).collect();
         let dummy_hash = tokio::task::spawn_blocking(|| hash_password("not a real password"))
             .await
             .map_err(|e| Error::internal(e.to_string()))?;
@@ -182,9 +174,7 @@ impl UserStore {
 
     async fn persist(&self, users: &BTreeMap<String, User>) -> Result<()> {
         let list: Vec<&User> = users.values().collect();
-        let plain = serde_json::to_vec(&list).map_err(|e| Error::internal(e.to_string()))?;
-        let sealed = self.keyring.seal(USERS_OBJECT, &plain);
-        self.blob.put(&Path::from(USERS_OBJECT), sealed).await
+        write_sealed(&self.blob, &self.keyring, &Path::from(USERS_OBJECT), &list).await
     }
 
     pub async fn is_empty(&self) -> bool {

@@ -17,3 +17,40 @@ pub mod manifest;
 pub mod stream;
 
 pub use blob::BlobStore;
+
+use object_store::path::Path;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, Result};
+use envelope::Keyring;
+
+/// Reads a JSON value sealed at `path` (the path is the sealing context);
+/// `None` when there is no object. Damage is an integrity error naming `what`.
+pub async fn read_sealed<T: DeserializeOwned>(
+    blob: &BlobStore,
+    keyring: &Keyring,
+    path: &Path,
+    what: &str,
+) -> Result<Option<T>> {
+    let Some(bytes) = blob.get(path).await? else {
+        return Ok(None);
+    };
+    let plain = keyring
+        .open(path.as_ref(), &bytes)
+        .map_err(|e| Error::integrity(format!("{what}: {e}")))?;
+    serde_json::from_slice(&plain)
+        .map(Some)
+        .map_err(|e| Error::integrity(format!("{what}: {e}")))
+}
+
+/// Writes `value` as JSON sealed at `path` (the path is the sealing context).
+pub async fn write_sealed<T: Serialize + ?Sized>(
+    blob: &BlobStore,
+    keyring: &Keyring,
+    path: &Path,
+    value: &T,
+) -> Result<()> {
+    let plain = serde_json::to_vec(value).map_err(|e| Error::internal(e.to_string()))?;
+    blob.put(path, keyring.seal(path.as_ref(), &plain)).await
+}
