@@ -104,6 +104,30 @@ pub struct AuthConfig {
     pub bootstrap_admin_password: SecretString,
     pub max_failed_logins: u32,
     pub lockout_secs: u64,
+    pub external: ExternalIdpConfig,
+}
+
+/// An external identity provider whose tokens are accepted besides our own.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalIdpConfig {
+    pub issuer: String,
+    pub audience: String,
+    pub jwks_file: String,
+    pub jwks_url: String,
+    pub jwks_min_refetch_secs: u64,
+    pub algorithms: Vec<String>,
+    pub username_claim: String,
+    pub roles_claim: String,
+    pub branch_claim: String,
+    pub clearance_claim: String,
+    pub role_map: std::collections::BTreeMap<String, String>,
+}
+
+impl ExternalIdpConfig {
+    pub fn enabled(&self) -> bool {
+        !self.issuer.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

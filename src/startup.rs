@@ -23,6 +23,7 @@ use crate::audit::checkpoint::{AuditSigner, spawn_checkpointer};
 use crate::audit::query::Auditing;
 use crate::auth::Policy;
 use crate::auth::accounts::Accounts;
+use crate::auth::external::ExternalIdp;
 use crate::auth::extractor::RequestId;
 use crate::auth::tokens::TokenIssuer;
 use crate::auth::users::{NewUser, UserStore};
@@ -195,6 +196,11 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppStat
         &config.auth.audience,
         config.auth.token_ttl_secs,
     )?;
+    let external = if config.auth.external.enabled() {
+        Some(ExternalIdp::new(&config.auth.external, &config.auth.issuer).await?)
+    } else {
+        None
+    };
     let audit = AuditLog::open(&config.data_dir.join("audit").join("retrieval.log"))?;
     let catalog = Catalog::load(&blob, &keyring)
         .await
@@ -252,6 +258,7 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppStat
             max_failures: config.auth.max_failed_logins.max(1),
             lockout: std::time::Duration::from_secs(config.auth.lockout_secs),
         },
+        external,
     );
     let signer = Arc::new(AuditSigner::load_or_create(
         &config.data_dir.join("keys").join("audit-ed25519.der"),

@@ -113,61 +113,7 @@ impl<P: Permission + 'static> FromRequest for Authorized<P> {
         Box::pin(async move {
             let state = state.ok_or_else(|| Error::internal("application state missing"))?;
             let accounts = &state.accounts;
-            let refuse = |ctx: &Context, why: &'static str| {
-                ctx.event("auth.token_refused", Outcome::Denied)
-                    .detail(json!({"reason": why, "path": path}))
-            };
-            let Some(token) = token else {
-                accounts.audit().record(refuse(&ctx, "missing")).await?;
-                return Err(Error::unauthenticated(
-                    "unauthenticated",
-                    "an Authorization: Bearer token is required",
-                ));
-            };
-            let claims = match accounts.tokens.verify(&token) {
-                Ok(c) => c,
-                Err(e) => {
-                    let why = if e == super::tokens::TokenError::Expired {
-                        "expired"
-                    } else {
-                        "invalid"
-                    };
-                    accounts.audit().record(refuse(&ctx, why)).await?;
-                    return Err(Error::unauthenticated("invalid_token", e.to_string()));
-                }
-            };
-            let Some((principal, disabled, valid_after)) =
-                accounts.users.principal(&claims.sub).await
-            else {
-                accounts
-                    .audit()
-                    .record(refuse(&ctx, "unknown user").user(&claims.sub))
-                    .await?;
-                return Err(Error::unauthenticated(
-                    "invalid_token",
-                    "the token's user does not exist",
-                ));
-            };
-            if valid_after.is_some_and(|t| claims.iat < t) {
-                accounts
-                    .audit()
-                    .record(refuse(&ctx, "issued before an account change").user(&claims.sub))
-                    .await?;
-                return Err(Error::unauthenticated(
-                    "token_revoked",
-                    "this token was issued before a change to the account; log in again",
-                ));
-            }
-            if disabled {
-                accounts
-                    .audit()
-                    .record(refuse(&ctx, "user disabled").user(&claims.sub))
-                    .await?;
-                return Err(Error::unauthenticated(
-                    "user_disabled",
-                    "this account is disabled",
-                ));
-            }
+            let principal = accounts.authenticate(&ctx, token.as_deref(), &path).await?;
             ctx.principal = Some(principal);
             let roles = &ctx.principal.as_ref().expect("set above").roles;
             if !accounts.policy().permits(roles, P::ACTION) {

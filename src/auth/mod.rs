@@ -4,6 +4,7 @@
 //! Only [`extractor`] knows about HTTP; everything else is plain Rust.
 
 pub mod accounts;
+pub mod external;
 pub mod extractor;
 pub mod policy;
 pub mod throttle;

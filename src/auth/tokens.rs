@@ -41,6 +41,9 @@ pub enum TokenError {
     Expired,
     #[error("the token is invalid")]
     Invalid,
+    /// A valid provider token whose claims name no usable dangan identity.
+    #[error("the token's claims do not describe a dangan user: {0}")]
+    Unmapped(String),
 }
 
 impl TokenIssuer {

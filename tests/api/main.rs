@@ -8,6 +8,7 @@ mod crash;
 mod disposal;
 mod filing;
 mod helpers;
+mod idp;
 mod integrity;
 mod large_files;
 mod matrix;
