@@ -113,8 +113,13 @@ pub enum Grant {
     None,
 }
 
+/// Whether request `r` is about `m`. A request names one document (its `vin` is then
+/// only informative) or, without a document, a vehicle's whole archive.
 fn covers(r: &AccessRequest, m: &Manifest) -> bool {
-    r.document_id == Some(m.id) || (r.vin.is_some() && r.vin.as_deref() == m.vin())
+    match r.document_id {
+        Some(id) => id == m.id,
+        None => r.vin.is_some() && r.vin.as_deref() == m.vin(),
+    }
 }
 
 impl Archive {
@@ -155,9 +160,12 @@ impl Archive {
             {
                 continue;
             }
-            ids.extend(r.document_id.map(|d| d.to_string()));
-            if let Some(vin) = &r.vin {
-                ids.extend(self.catalog.by_vin(vin).iter().map(|m| m.id.to_string()));
+            match (&r.document_id, &r.vin) {
+                (Some(id), _) => ids.push(id.to_string()),
+                (None, Some(vin)) => {
+                    ids.extend(self.catalog.by_vin(vin).iter().map(|m| m.id.to_string()))
+                }
+                (None, None) => {}
             }
         }
         ids

@@ -7,6 +7,7 @@ mod bad_input;
 mod crash;
 mod disposal;
 mod filing;
+mod grants;
 mod helpers;
 mod idp;
 mod integrity;

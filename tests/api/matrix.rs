@@ -5,11 +5,11 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, repair_order, spawn_app};
 
-const ROLES: [&str; 5] = ["clerk", "staff", "supervisor", "auditor", "admin"];
+pub const ROLES: [&str; 5] = ["clerk", "staff", "supervisor", "auditor", "admin"];
 
 /// Creates `m_<role>_<branch>` with clearance `confidential` for every role and
 /// both branches, and returns their tokens.
-async fn matrix_users(app: &TestApp) -> Vec<(String, String, String)> {
+pub async fn matrix_users(app: &TestApp) -> Vec<(String, String, String)> {
     let admin = app.token("admin").await;
     let mut out = vec![];
     for role in ROLES {
