@@ -166,7 +166,10 @@ fn rotate(config: Config) -> anyhow::Result<()> {
                 .map_err(anyhow::Error::msg)?;
         let report = state
             .archive
-            .rotate_keys()
+            .rotate_keys(&dangan::audit::Context::anonymous(
+                "keys-rotate".into(),
+                "local".into(),
+            ))
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         println!("{}", serde_json::to_string_pretty(&report)?);

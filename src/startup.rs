@@ -104,6 +104,15 @@ impl Application {
                 }
             });
         }
+        if data.archive.retired_keys() > 0 {
+            // Retired keys are configured: rewrap what still uses them while serving.
+            // An interrupted run resumes here at the next start.
+            let data = data.clone();
+            tokio::spawn(async move {
+                let ctx = crate::audit::Context::anonymous("key-rotation".into(), "local".into());
+                data.archive.run_rotation(&ctx).await;
+            });
+        }
 
         let server = HttpServer::new(move || {
             App::new()

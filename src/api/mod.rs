@@ -62,6 +62,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
                 )
                 .route("/search", web::get().to(search::search))
                 .route("/admin/reindex", web::post().to(admin::reindex))
+                .route("/admin/key-rotation", web::get().to(admin::key_rotation))
                 .route(
                     "/documents/{id}/legal-hold",
                     web::put().to(documents::legal_hold),

@@ -305,6 +305,15 @@ const ENDPOINTS: &[Endpoint] = &[
     ),
     ep(
         "get",
+        "/admin/key-rotation",
+        Some("keys.read"),
+        "the active master key and the state of the server's key rotation",
+        &[],
+        Body::None,
+        200,
+    ),
+    ep(
+        "get",
         "/openapi.json",
         None,
         "this document",

@@ -79,6 +79,7 @@ pub struct Archive {
     access_limits: access::AccessLimits,
     masking: crate::domain::pii::Masking,
     clock: Arc<dyn Clock>,
+    rotation: std::sync::Mutex<rotation::RotationState>,
 }
 
 impl Archive {
@@ -110,6 +111,7 @@ impl Archive {
             access_limits,
             masking,
             clock,
+            rotation: Default::default(),
         }
     }
 

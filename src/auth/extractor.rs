@@ -43,6 +43,7 @@ pub mod perm {
         DocumentsVersion,
         DocumentsCorrect,
         IndexRebuild,
+        KeysRead,
         AuditRead,
         AccessRequest,
         AccessDecide,

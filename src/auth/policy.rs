@@ -21,6 +21,7 @@ pub enum Action {
     DocumentsVersion,
     DocumentsCorrect,
     IndexRebuild,
+    KeysRead,
     AuditRead,
     AccessRequest,
     AccessDecide,
@@ -32,7 +33,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 18] = [
         Action::AuthMe,
         Action::ClassificationRead,
         Action::UsersManage,
@@ -42,6 +43,7 @@ impl Action {
         Action::DocumentsVersion,
         Action::DocumentsCorrect,
         Action::IndexRebuild,
+        Action::KeysRead,
         Action::AuditRead,
         Action::AccessRequest,
         Action::AccessDecide,
@@ -63,6 +65,7 @@ impl Action {
             Action::DocumentsVersion => "documents.version",
             Action::DocumentsCorrect => "documents.correct",
             Action::IndexRebuild => "index.rebuild",
+            Action::KeysRead => "keys.read",
             Action::AuditRead => "audit.read",
             Action::AccessRequest => "access.request",
             Action::AccessDecide => "access.decide",
@@ -239,7 +242,13 @@ mod tests {
             ),
             (
                 Role::Admin,
-                &[AuthMe, ClassificationRead, UsersManage, IndexRebuild],
+                &[
+                    AuthMe,
+                    ClassificationRead,
+                    UsersManage,
+                    IndexRebuild,
+                    KeysRead,
+                ],
             ),
         ];
         for (role, allowed) in expect {

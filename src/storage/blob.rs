@@ -36,6 +36,8 @@ const PART_CONCURRENCY: usize = 2;
 pub struct BlobStore {
     inner: Arc<dyn ObjectStore>,
     description: String,
+    /// Per-object locks for read-modify-write of mutable objects (see [`Self::lock_object`]).
+    locks: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl std::fmt::Debug for BlobStore {
@@ -56,6 +58,7 @@ impl BlobStore {
         Ok(BlobStore {
             inner: Arc::new(PrefixStore::new(store.inner, parsed)),
             description: format!("{}/{prefix}", store.description),
+            locks: Default::default(),
         })
     }
 
@@ -68,6 +71,7 @@ impl BlobStore {
             return Ok(BlobStore {
                 inner: Arc::new(InMemory::new()),
                 description: "memory://".into(),
+                locks: Default::default(),
             });
         }
         if let Some(path) = url.strip_prefix("file://") {
@@ -113,6 +117,7 @@ impl BlobStore {
             return Ok(BlobStore {
                 inner: Arc::new(store),
                 description: format!("s3://{bucket} at {endpoint}"),
+                locks: Default::default(),
             });
         }
         Err(format!(
@@ -130,7 +135,24 @@ impl BlobStore {
         Ok(BlobStore {
             inner: Arc::new(store),
             description: format!("file://{}", dir.display()),
+            locks: Default::default(),
         })
+    }
+
+    /// Holds the lock of one mutable object (the user list, access requests, a
+    /// register entry) in this process. Whoever rewrites such an object from its
+    /// stored bytes (key rotation) holds it from read to write, and every other
+    /// writer holds it while writing, so a stale rewrite never lands after a newer
+    /// state. Locks are kept per path; there are few such objects.
+    pub async fn lock_object(&self, path: &Path) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = self
+            .locks
+            .lock()
+            .expect("lock map")
+            .entry(path.to_string())
+            .or_default()
+            .clone();
+        lock.lock_owned().await
     }
 
     pub fn describe(&self) -> &str {

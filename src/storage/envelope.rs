@@ -117,6 +117,11 @@ impl Keyring {
         self.keys.entry(key.id.clone()).or_insert(key);
     }
 
+    /// How many master keys besides the active one are known.
+    pub fn retired_count(&self) -> usize {
+        self.keys.len() - 1
+    }
+
     pub fn active_id(&self) -> &str {
         &self.active
     }

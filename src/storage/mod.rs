@@ -52,5 +52,31 @@ pub async fn write_sealed<T: Serialize + ?Sized>(
     value: &T,
 ) -> Result<()> {
     let plain = serde_json::to_vec(value).map_err(|e| Error::internal(e.to_string()))?;
+    let _lock = blob.lock_object(path).await;
     blob.put(path, keyring.seal(path.as_ref(), &plain)).await
+}
+
+/// Rewraps the key of the sealed object at `path` under the active master key,
+/// leaving its ciphertext as it is. `false` when it was current or is gone.
+/// Holds the object's lock from read to write, so it never overwrites a newer
+/// state written by [`write_sealed`] meanwhile.
+pub async fn rewrap_sealed_object(
+    blob: &BlobStore,
+    keyring: &Keyring,
+    path: &Path,
+) -> Result<bool> {
+    let _lock = blob.lock_object(path).await;
+    let Some(bytes) = blob.get(path).await? else {
+        return Ok(false);
+    };
+    match keyring
+        .rewrap_sealed(path.as_ref(), &bytes)
+        .map_err(|e| Error::integrity(format!("{path}: {e}")))?
+    {
+        Some(rewrapped) => {
+            blob.put(path, rewrapped).await?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
 }

@@ -30,6 +30,15 @@ fn free_port() -> u16 {
 
 /// Starts the real `dangan` binary on `data_dir` and waits until it answers.
 pub async fn start_server(data_dir: &std::path::Path) -> Server {
+    start_server_with(data_dir, &[], MASTER_KEY).await
+}
+
+/// [`start_server`] with more arguments (`--config FILE`) and a master key.
+pub async fn start_server_with(
+    data_dir: &std::path::Path,
+    args: &[&str],
+    master_key: &str,
+) -> Server {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_dangan"))
         .args([
@@ -39,8 +48,9 @@ pub async fn start_server(data_dir: &std::path::Path) -> Server {
             "--data-dir",
         ])
         .arg(data_dir)
+        .args(args)
         .env("DANGAN_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .env("DANGAN__CRYPTO__MASTER_KEY", MASTER_KEY)
+        .env("DANGAN__CRYPTO__MASTER_KEY", master_key)
         .env("DANGAN__SERVER__WORKERS", "2")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())

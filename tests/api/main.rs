@@ -14,6 +14,7 @@ mod integrity;
 mod large_files;
 mod matrix;
 mod retention;
+mod scale;
 mod search;
 mod storage_conformance;
 mod users;

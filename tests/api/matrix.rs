@@ -115,6 +115,18 @@ async fn every_route_refuses_every_role_its_table_does_not_allow() {
         ("GET", "/api/v1/audit/verify".into(), &["auditor"]),
         ("GET", "/api/v1/audit/checkpoints".into(), &["auditor"]),
         ("POST", "/api/v1/admin/reindex".into(), &["admin"]),
+        ("GET", "/api/v1/admin/key-rotation".into(), &["admin"]),
+        ("POST", "/api/v1/disposals".into(), &["clerk"]),
+        (
+            "POST",
+            format!("/api/v1/disposals/{}/approve", uuid::Uuid::new_v4()),
+            &["supervisor"],
+        ),
+        (
+            "GET",
+            format!("/api/v1/disposals/{}", uuid::Uuid::new_v4()),
+            &["clerk", "supervisor", "auditor"],
+        ),
         (
             "PUT",
             format!("/api/v1/documents/{id}/legal-hold"),
@@ -166,6 +178,19 @@ async fn every_route_refuses_every_role_its_table_does_not_allow() {
             "{method} {template}: openapi says {name}"
         );
     }
+    // ... and every operation it lists that needs a permission is walked here.
+    let guarded = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|ops| ops.as_object().unwrap().values())
+        .filter(|op| op["x-dangan-permission"].is_string())
+        .count();
+    assert_eq!(
+        guarded,
+        routes.len(),
+        "every guarded route is in this table"
+    );
     let mut checked = 0;
     for (method, path, allowed) in &routes {
         for (role, branch, token) in &users {
