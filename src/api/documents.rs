@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::multipart::{next_part, read_part, upload};
 use crate::archive::filing::CorrectionRequest;
+use crate::archive::register;
 use crate::archive::views::{Content, ContentBody};
 use crate::auth::extractor::{Authorized, AuthorizedJson, perm};
 use crate::error::{Error, Result};
@@ -235,64 +236,32 @@ pub struct RegisterQuery {
     format: Option<String>,
 }
 
-/// `GET /disposals/{id}[?format=csv]`: the register entry (销毁清册).
+/// `GET /disposals/{id}[?format=csv|pdf]`: the register entry (销毁清册), as
+/// JSON, CSV, or the printable certificate (销毁证明).
 pub async fn disposal(
     caller: Authorized<perm::DisposalsRead>,
     state: web::Data<AppState>,
     id: web::Path<String>,
     query: web::Query<RegisterQuery>,
 ) -> Result<HttpResponse> {
-    let csv = match query.format.as_deref() {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(_) => return Err(Error::bad_request("invalid_format", "format: json or csv")),
-    };
+    let format = query.format.as_deref().unwrap_or("json");
+    if !matches!(format, "json" | "csv" | "pdf") {
+        return Err(Error::bad_request(
+            "invalid_format",
+            "format: json, csv or pdf",
+        ));
+    }
     let d = state.archive.disposal(&caller.ctx, &id).await?;
-    if !csv {
-        return Ok(HttpResponse::Ok().json(d));
-    }
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let header = [
-        "archive_no",
-        "category",
-        "branch",
-        "service_date",
-        "filed_at",
-        "retention_until",
-        "reason",
-        "proposed_by",
-        "proposed_at",
-        "approved_by",
-        "approved_at",
-        "executed_at",
-    ];
-    let when =
-        |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
-    let io = |e: csv::Error| Error::internal(e.to_string());
-    w.write_record(header).map_err(io)?;
-    for l in &d.documents {
-        w.write_record([
-            l.archive_no.clone(),
-            l.category.clone(),
-            l.branch.clone(),
-            l.service_date.map(|d| d.to_string()).unwrap_or_default(),
-            l.filed_at.to_rfc3339(),
-            l.retention_until.to_string(),
-            d.reason.clone(),
-            d.proposed_by.clone(),
-            d.proposed_at.to_rfc3339(),
-            d.approved_by.clone().unwrap_or_default(),
-            when(d.approved_at),
-            when(d.executed_at),
-        ])
-        .map_err(io)?;
-    }
-    let body = w.into_inner().map_err(|e| Error::internal(e.to_string()))?;
+    let (content_type, body) = match format {
+        "csv" => ("text/csv; charset=utf-8", register::to_csv(&d)?),
+        "pdf" => ("application/pdf", register::to_pdf(&d)),
+        _ => return Ok(HttpResponse::Ok().json(d)),
+    };
     Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
+        .content_type(content_type)
         .insert_header((
             "content-disposition",
-            format!("attachment; filename=\"disposal-{}.csv\"", d.id),
+            format!("attachment; filename=\"disposal-{}.{format}\"", d.id),
         ))
         .body(body))
 }

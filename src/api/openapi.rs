@@ -259,7 +259,7 @@ const ENDPOINTS: &[Endpoint] = &[
         "get",
         "/disposals/{id}",
         Some("disposals.read"),
-        "the register entry (JSON or CSV)",
+        "the register entry: JSON, CSV (format=csv) or the PDF certificate (format=pdf)",
         &["format"],
         Body::None,
         200,

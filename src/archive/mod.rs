@@ -11,6 +11,7 @@ pub mod extract;
 pub mod filing;
 pub mod fixity;
 mod reading;
+pub mod register;
 pub mod retention;
 pub mod rotation;
 mod search;

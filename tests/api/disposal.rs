@@ -178,6 +178,32 @@ async fn a_record_past_retention_is_disposed_after_a_second_person_approves() {
         csv.contains(&archive_no) && csv.contains("clerk_bj") && csv.contains("super_bj"),
         "{csv}"
     );
+    let r = app
+        .get(&auditor, &format!("/api/v1/disposals/{did}?format=pdf"))
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let pdf = r.bytes().await.unwrap();
+    let text = lopdf::Document::load_mem(&pdf)
+        .unwrap()
+        .extract_text(&[1])
+        .unwrap();
+    for needle in [
+        "档案销毁证明",
+        archive_no.as_str(),
+        "clerk_bj",
+        "super_bj",
+        "2022-05-01",
+    ] {
+        assert!(
+            text.contains(needle),
+            "the certificate names {needle}: {text}"
+        );
+    }
+    let r = app
+        .get(&auditor, &format!("/api/v1/disposals/{did}?format=docx"))
+        .await;
+    assert_eq!(crate::helpers::error_code(r).await.0, 400);
     let records = app.audit_records();
     for action in ["disposal.propose", "disposal.approve", "document.dispose"] {
         assert!(

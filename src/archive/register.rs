@@ -1,0 +1,404 @@
+//! Exports of the disposal register (销毁清册): CSV for spreadsheets, and a PDF
+//! certificate (销毁证明) to print, sign and file on paper.
+//!
+//! The certificate uses the PDF standard CJK font STSong-Light with the
+//! UniGB-UCS2-H encoding, which every conforming reader supplies, so no font is
+//! embedded; a ToUnicode map keeps its text searchable and extractable. It
+//! carries the SHA-256 of the register entry, so a printed copy can be matched to
+//! the entry in the archive. Register lines hold no personal data.
+
+use lopdf::content::{Content, Operation};
+use lopdf::{Document, Object, Stream, StringFormat, dictionary};
+use sha2::{Digest, Sha256};
+
+use super::disposal::Disposal;
+use crate::error::{Error, Result};
+
+const CSV_HEADER: [&str; 12] = [
+    "archive_no",
+    "category",
+    "branch",
+    "service_date",
+    "filed_at",
+    "retention_until",
+    "reason",
+    "proposed_by",
+    "proposed_at",
+    "approved_by",
+    "approved_at",
+    "executed_at",
+];
+
+fn when(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    t.map(|t| t.to_rfc3339()).unwrap_or_default()
+}
+
+/// One CSV row per disposed record, with the batch's decision on each row.
+pub fn to_csv(d: &Disposal) -> Result<Vec<u8>> {
+    let io = |e: csv::Error| Error::internal(e.to_string());
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(CSV_HEADER).map_err(io)?;
+    for l in &d.documents {
+        w.write_record([
+            l.archive_no.clone(),
+            l.category.clone(),
+            l.branch.clone(),
+            l.service_date.map(|d| d.to_string()).unwrap_or_default(),
+            l.filed_at.to_rfc3339(),
+            l.retention_until.to_string(),
+            d.reason.clone(),
+            d.proposed_by.clone(),
+            d.proposed_at.to_rfc3339(),
+            d.approved_by.clone().unwrap_or_default(),
+            when(d.approved_at),
+            when(d.executed_at),
+        ])
+        .map_err(io)?;
+    }
+    w.into_inner().map_err(|e| Error::internal(e.to_string()))
+}
+
+/// The SHA-256 of the register entry as stored (its JSON form).
+pub fn digest(d: &Disposal) -> String {
+    let json = serde_json::to_vec(d).expect("a register entry serialises");
+    hex::encode(Sha256::digest(&json))
+}
+
+const PAGE_W: f32 = 595.0; // A4 in points
+const PAGE_H: f32 = 842.0;
+const MARGIN: f32 = 56.0;
+const SIZE: f32 = 10.0;
+const LEADING: f32 = 15.0;
+
+/// Text as the font's UCS-2 codes (characters beyond the BMP become `?`).
+fn ucs2(text: &str) -> Object {
+    let mut bytes = Vec::with_capacity(text.len() * 2);
+    for c in text.chars() {
+        let code = u16::try_from(u32::from(c)).unwrap_or(u16::from(b'?'));
+        bytes.extend_from_slice(&code.to_be_bytes());
+    }
+    Object::String(bytes, StringFormat::Hexadecimal)
+}
+
+/// Width of `text` in em: CJK and full-width characters 1, the rest ½.
+fn width_em(text: &str) -> f32 {
+    text.chars()
+        .map(|c| if u32::from(c) >= 0x2E80 { 1.0 } else { 0.5 })
+        .sum()
+}
+
+/// Splits `text` into lines no wider than `max_em`.
+fn wrap(text: &str, max_em: f32) -> Vec<String> {
+    let mut lines = vec![];
+    let mut line = String::new();
+    for c in text.chars().filter(|c| !c.is_control()) {
+        if width_em(&line) + width_em(c.encode_utf8(&mut [0; 4])) > max_em {
+            lines.push(std::mem::take(&mut line));
+        }
+        line.push(c);
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+struct Page {
+    ops: Vec<Operation>,
+    y: f32,
+}
+
+impl Page {
+    fn new() -> Self {
+        Page {
+            ops: vec![],
+            y: PAGE_H - MARGIN,
+        }
+    }
+
+    fn text(&mut self, x: f32, size: f32, text: &str) {
+        self.ops.extend([
+            Operation::new("BT", vec![]),
+            Operation::new("Tf", vec!["F1".into(), size.into()]),
+            Operation::new("Td", vec![x.into(), self.y.into()]),
+            Operation::new("Tj", vec![ucs2(text)]),
+            Operation::new("ET", vec![]),
+        ]);
+    }
+
+    fn line(&mut self, text: &str) {
+        self.text(MARGIN, SIZE, text);
+        self.y -= LEADING;
+    }
+
+    fn rule(&mut self) {
+        let y = self.y + LEADING * 0.6;
+        self.ops.extend([
+            Operation::new("m", vec![MARGIN.into(), y.into()]),
+            Operation::new("l", vec![(PAGE_W - MARGIN).into(), y.into()]),
+            Operation::new("S", vec![]),
+        ]);
+    }
+}
+
+/// Column x offsets of the record table.
+const COLUMNS: [(f32, &str); 6] = [
+    (0.0, "序号"),
+    (32.0, "档号 archive_no"),
+    (190.0, "类别"),
+    (230.0, "门店"),
+    (280.0, "业务日期"),
+    (370.0, "保管期限至"),
+];
+
+fn table_header(page: &mut Page) {
+    for (x, title) in COLUMNS {
+        page.text(MARGIN + x, SIZE, title);
+    }
+    page.y -= LEADING;
+    page.rule();
+}
+
+/// The certificate: the batch, its two persons and dates, every record, the digest.
+pub fn to_pdf(d: &Disposal) -> Vec<u8> {
+    let mut pages = vec![];
+    let mut page = Page::new();
+    page.text(MARGIN, 18.0, "档案销毁证明 (销毁清册)");
+    page.y -= 30.0;
+    let count = d.documents.len().to_string();
+    let header = [
+        ("销毁批次", d.id.clone()),
+        ("状态", format!("{:?}", d.status).to_lowercase()),
+        (
+            "提出人",
+            format!("{}  {}", d.proposed_by, d.proposed_at.to_rfc3339()),
+        ),
+        (
+            "批准人(监销)",
+            format!(
+                "{}  {}",
+                d.approved_by.as_deref().unwrap_or("—"),
+                when(d.approved_at)
+            ),
+        ),
+        ("执行时间", when(d.executed_at)),
+        ("档案份数", count),
+    ];
+    for (label, value) in header {
+        page.line(&format!("{label}:{value}"));
+    }
+    let max_em = (PAGE_W - 2.0 * MARGIN) / SIZE;
+    for (i, l) in wrap(&format!("销毁原因:{}", d.reason), max_em)
+        .into_iter()
+        .enumerate()
+    {
+        if i < 12 {
+            page.line(&l);
+        }
+    }
+    page.line("销毁方式:内容密钥销毁(加密擦除)并删除内容对象;保留墓碑记录档号。");
+    page.y -= LEADING / 2.0;
+    table_header(&mut page);
+    for (n, l) in d.documents.iter().enumerate() {
+        if page.y < MARGIN + 3.0 * LEADING {
+            pages.push(std::mem::replace(&mut page, Page::new()));
+            table_header(&mut page);
+        }
+        let cells = [
+            (n + 1).to_string(),
+            l.archive_no.clone(),
+            l.category.clone(),
+            l.branch.clone(),
+            l.service_date.map(|d| d.to_string()).unwrap_or_default(),
+            l.retention_until.to_string(),
+        ];
+        for ((x, _), cell) in COLUMNS.iter().zip(cells) {
+            page.text(MARGIN + x, SIZE, &cell);
+        }
+        page.y -= LEADING;
+    }
+    if page.y < MARGIN + 4.0 * LEADING {
+        pages.push(std::mem::replace(&mut page, Page::new()));
+    }
+    page.y -= LEADING;
+    page.line(&format!("登记摘要 SHA-256:{}", digest(d)));
+    page.line("提出人签字:________________    监销人签字:________________");
+    pages.push(page);
+    render(pages)
+}
+
+/// The font: STSong-Light, UCS-2 codes, with a ToUnicode map (code = code point).
+fn add_font(doc: &mut Document) -> lopdf::ObjectId {
+    let descriptor = doc.add_object(dictionary! {
+        "Type" => "FontDescriptor",
+        "FontName" => "STSong-Light",
+        "Flags" => 6,
+        "FontBBox" => vec![(-25).into(), (-254).into(), 1000.into(), 880.into()],
+        "ItalicAngle" => 0,
+        "Ascent" => 880,
+        "Descent" => -120,
+        "CapHeight" => 880,
+        "StemV" => 93,
+    });
+    let cid_font = doc.add_object(dictionary! {
+        "Type" => "Font",
+        "Subtype" => "CIDFontType0",
+        "BaseFont" => "STSong-Light",
+        "CIDSystemInfo" => dictionary! {
+            "Registry" => Object::string_literal("Adobe"),
+            "Ordering" => Object::string_literal("GB1"),
+            "Supplement" => 4,
+        },
+        "FontDescriptor" => descriptor,
+        "DW" => 1000,
+        // UniGB-UCS2-H maps printable ASCII to CIDs 1–95: half-width Latin.
+        "W" => vec![1.into(), 95.into(), 500.into()],
+    });
+    let mut cmap = String::from(
+        "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n\
+         /CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n\
+         /CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n\
+         1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n",
+    );
+    for block in (0u32..256).collect::<Vec<_>>().chunks(100) {
+        cmap.push_str(&format!("{} beginbfrange\n", block.len()));
+        for hi in block {
+            cmap.push_str(&format!("<{hi:02X}00> <{hi:02X}FF> <{hi:02X}00>\n"));
+        }
+        cmap.push_str("endbfrange\n");
+    }
+    cmap.push_str("endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
+    let to_unicode = doc.add_object(Stream::new(dictionary! {}, cmap.into_bytes()));
+    doc.add_object(dictionary! {
+        "Type" => "Font",
+        "Subtype" => "Type0",
+        "BaseFont" => "STSong-Light",
+        "Encoding" => "UniGB-UCS2-H",
+        "DescendantFonts" => vec![cid_font.into()],
+        "ToUnicode" => to_unicode,
+    })
+}
+
+fn render(pages: Vec<Page>) -> Vec<u8> {
+    let mut doc = Document::with_version("1.7");
+    let pages_id = doc.new_object_id();
+    let font = add_font(&mut doc);
+    let resources = doc.add_object(dictionary! {
+        "Font" => dictionary! { "F1" => font },
+    });
+    let total = pages.len();
+    let mut kids = vec![];
+    for (n, mut page) in pages.into_iter().enumerate() {
+        page.y = MARGIN - 20.0;
+        page.text(
+            PAGE_W - MARGIN - 60.0,
+            8.0,
+            &format!("第 {} / {} 页", n + 1, total),
+        );
+        let content = Content {
+            operations: page.ops,
+        };
+        let bytes = content.encode().expect("encoding page content cannot fail");
+        let mut stream = Stream::new(dictionary! {}, bytes);
+        let _ = stream.compress();
+        let content_id = doc.add_object(stream);
+        kids.push(Object::from(doc.add_object(dictionary! {
+            "Type" => "Page",
+            "Parent" => pages_id,
+            "MediaBox" => vec![0.into(), 0.into(), PAGE_W.into(), PAGE_H.into()],
+            "Contents" => content_id,
+            "Resources" => resources,
+        })));
+    }
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! {
+            "Type" => "Pages",
+            "Kids" => kids,
+            "Count" => total as i64,
+        }),
+    );
+    let catalog = doc.add_object(dictionary! {
+        "Type" => "Catalog",
+        "Pages" => pages_id,
+    });
+    doc.trailer.set("Root", catalog);
+    let mut out = Vec::new();
+    doc.save_to(&mut out)
+        .expect("writing a PDF to memory cannot fail");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::archive::disposal::{DisposalStatus, RegisterLine};
+    use chrono::{NaiveDate, TimeZone, Utc};
+
+    fn disposal(n: usize) -> Disposal {
+        let t = Utc.with_ymd_and_hms(2046, 3, 1, 9, 30, 0).unwrap();
+        Disposal {
+            id: "0b6f1d9c-2f2a-4a57-9a59-1d7c0c3f5e11".into(),
+            status: DisposalStatus::Executed,
+            reason: "保管期限届满,经鉴定无继续保存价值,按制度销毁。".into(),
+            documents: (1..=n)
+                .map(|i| RegisterLine {
+                    document_id: crate::domain::DocumentId::new(),
+                    archive_no: format!("BJ01-WX-2026-{i:06}"),
+                    category: "WX".into(),
+                    branch: "BJ01".into(),
+                    service_date: NaiveDate::from_ymd_opt(2026, 3, 1),
+                    filed_at: t,
+                    retention_until: NaiveDate::from_ymd_opt(2036, 3, 1).unwrap(),
+                })
+                .collect(),
+            proposed_by: "li.clerk".into(),
+            proposed_at: t,
+            approved_by: Some("zhang.super".into()),
+            approved_at: Some(t),
+            executed_at: Some(t),
+        }
+    }
+
+    #[test]
+    fn the_certificate_is_a_pdf_whose_text_names_every_record() {
+        let d = disposal(90);
+        let pdf = to_pdf(&d);
+        assert!(pdf.starts_with(b"%PDF-1.7"));
+        let parsed = Document::load_mem(&pdf).unwrap();
+        assert_eq!(parsed.get_pages().len(), 3, "90 records span three pages");
+        // Read back through the ToUnicode map, as a reader's copy-and-search does.
+        let text = parsed.extract_text(&[1, 2, 3]).unwrap();
+        for needle in [
+            "档案销毁证明",
+            "保管期限届满",
+            "li.clerk",
+            "zhang.super",
+            "BJ01-WX-2026-000001",
+            "BJ01-WX-2026-000090",
+            &digest(&d),
+        ] {
+            assert!(text.contains(needle), "{needle} missing from:\n{text}");
+        }
+    }
+
+    #[test]
+    fn csv_has_one_row_per_record() {
+        let csv = String::from_utf8(to_csv(&disposal(3)).unwrap()).unwrap();
+        assert_eq!(csv.lines().count(), 4);
+        assert!(
+            csv.lines()
+                .nth(3)
+                .unwrap()
+                .starts_with("BJ01-WX-2026-000003,WX,BJ01,2026-03-01")
+        );
+    }
+
+    #[test]
+    fn long_text_wraps_by_width() {
+        let lines = wrap(&"维".repeat(100), 40.0);
+        assert_eq!(lines.len(), 3);
+        assert!(lines.iter().all(|l| width_em(l) <= 40.0));
+        assert_eq!(wrap("ab", 1.0), vec!["ab"]);
+    }
+}
