@@ -107,7 +107,8 @@ impl Archive {
         let archive_no =
             self.catalog
                 .allocate((branch.clone(), category.code.clone(), start.year()));
-        let (text, status) = text_of_upload(&stored.content_type, stored.text.take(), stored.size);
+        let (text, status) =
+            text_of_upload(&stored.content_type, stored.text.take(), stored.size).await;
         let manifest = Manifest {
             format: FORMAT,
             id,
@@ -197,7 +198,8 @@ impl Archive {
         };
         let mut next = (**m).clone();
         let size = stored.size;
-        let (text, status) = text_of_upload(&stored.content_type, stored.text.take(), stored.size);
+        let (text, status) =
+            text_of_upload(&stored.content_type, stored.text.take(), stored.size).await;
         next.text = Some(status);
         next.versions.push(Version {
             version: n,

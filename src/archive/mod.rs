@@ -8,6 +8,7 @@ pub mod catalog;
 mod content;
 pub mod disposal;
 pub mod extract;
+mod extract_office;
 pub mod filing;
 pub mod fixity;
 mod reading;

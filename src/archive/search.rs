@@ -16,7 +16,7 @@ use crate::index::{SearchRequest, SearchResults, Visibility};
 use crate::storage::manifest::Manifest;
 
 /// The text of a just-stored version and whether it could be extracted.
-pub(super) fn text_of_upload(
+pub(super) async fn text_of_upload(
     content_type: &str,
     text: Option<Vec<u8>>,
     size: u64,
@@ -31,7 +31,7 @@ pub(super) fn text_of_upload(
         )
     };
     match text {
-        Some(bytes) => match extract::extract(content_type, &bytes) {
+        Some(bytes) => match extract::extract_isolated(content_type, bytes).await {
             Ok(t) => (
                 t,
                 TextStatus {
@@ -44,11 +44,7 @@ pub(super) fn text_of_upload(
         None if extract::extractable(content_type) && size > MAX_EXTRACT_BYTES => failed(format!(
             "larger than {MAX_EXTRACT_BYTES} bytes: only metadata and transcript are indexed"
         )),
-        None => failed(
-            extract::extract(content_type, &[])
-                .err()
-                .unwrap_or_default(),
-        ),
+        None => failed(extract::unsupported(content_type)),
     }
 }
 
@@ -113,7 +109,9 @@ impl Archive {
             return String::new();
         }
         match self.read_verified(m.id, v).await {
-            Ok(bytes) => extract::extract(&v.content_type, &bytes).unwrap_or_default(),
+            Ok(bytes) => extract::extract_isolated(&v.content_type, bytes.to_vec())
+                .await
+                .unwrap_or_default(),
             Err(e) => {
                 tracing::error!(document = %m.id, error = ?e, "cannot read content for the index");
                 String::new()

@@ -6,6 +6,7 @@ mod audit;
 mod bad_input;
 mod crash;
 mod disposal;
+mod extraction;
 mod filing;
 mod grants;
 mod helpers;
