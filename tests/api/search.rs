@@ -450,9 +450,9 @@ async fn files_without_an_extractor_are_filed_and_say_they_are_not_text_indexed(
         .text("metadata", meta.to_string())
         .part(
             "file",
-            reqwest::multipart::Part::bytes(b"%PDF-1.4 binary".to_vec())
-                .file_name("scan.pdf")
-                .mime_str("application/pdf")
+            reqwest::multipart::Part::bytes(b"\xff\xd8\xff\xe0 JFIF".to_vec())
+                .file_name("scan.jpg")
+                .mime_str("image/jpeg")
                 .unwrap(),
         );
     let r = app
@@ -470,7 +470,7 @@ async fn files_without_an_extractor_are_filed_and_say_they_are_not_text_indexed(
         doc["text"]["reason"]
             .as_str()
             .unwrap()
-            .contains("application/pdf"),
+            .contains("image/jpeg"),
         "{doc}"
     );
     tokio::time::sleep(Duration::from_millis(600)).await;
