@@ -18,4 +18,5 @@ mod retention;
 mod scale;
 mod search;
 mod storage_conformance;
+mod store_faults;
 mod users;
