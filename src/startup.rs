@@ -229,6 +229,24 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppStat
         keyring.derive_key("dangan/search-index/pii/v1"),
         config.index.writer_heap_mb * 1024 * 1024,
     )?;
+    // The index writer lock is held from here on: no other dangan process writes
+    // this archive, so content no manifest refers to is a crash's leftover.
+    let leftovers = catalog.take_leftovers();
+    for path in &leftovers {
+        blob.delete(path)
+            .await
+            .map_err(|e| format!("cannot remove a half-filed object: {}", describe(&e)))?;
+    }
+    let staged = blob
+        .remove_staged_leftovers()
+        .map_err(|e| format!("cannot remove staging files of interrupted writes: {e}"))?;
+    if !leftovers.is_empty() || staged > 0 {
+        tracing::warn!(
+            objects = leftovers.len(),
+            staging_files = staged,
+            "removed what interrupted writes left behind"
+        );
+    }
     let archive = Archive::new(ArchiveParts {
         blob: blob.clone(),
         keyring: keyring.clone(),

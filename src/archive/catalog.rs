@@ -39,6 +39,8 @@ struct Inner {
 #[derive(Default)]
 pub struct Catalog {
     inner: RwLock<Inner>,
+    /// Content objects no manifest refers to, found at load (see [`Self::take_leftovers`]).
+    leftovers: std::sync::Mutex<Vec<Path>>,
 }
 
 impl Catalog {
@@ -95,7 +97,57 @@ impl Catalog {
                 }
             }
         }
+        *catalog.leftovers.lock().expect("leftovers") = catalog.unreferenced(&paths);
         Ok(catalog)
+    }
+
+    /// Content objects that no readable manifest lists: left by a filing or a new
+    /// version that crashed before its manifest was written, or by a disposal that
+    /// crashed after its tombstone. Their data keys were never stored (or are
+    /// destroyed), so they can never be read. Documents whose manifest is damaged
+    /// are left alone.
+    fn unreferenced(&self, paths: &[Path]) -> Vec<Path> {
+        let inner = self.inner.read().expect("catalog lock");
+        let with_manifest: BTreeSet<&str> = paths
+            .iter()
+            .filter_map(|p| {
+                let parts: Vec<_> = p.parts().collect();
+                match parts.as_slice() {
+                    [_, id, name] if name.as_ref() == "manifest" => {
+                        Some(p.as_ref().split('/').nth(1)?)
+                    }
+                    _ => None,
+                }
+            })
+            .collect();
+        paths
+            .iter()
+            .filter(|p| {
+                let segments: Vec<&str> = p.as_ref().split('/').collect();
+                let [_, id, "content", version] = segments.as_slice() else {
+                    return false;
+                };
+                let Some(doc) = DocumentId::parse(id) else {
+                    return false;
+                };
+                match inner.docs.get(&doc) {
+                    Some(e) => !e
+                        .manifest
+                        .versions
+                        .iter()
+                        .any(|v| v.version.to_string() == *version),
+                    None => !with_manifest.contains(id) && !inner.damaged.contains(&doc),
+                }
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// The unreferenced content objects found at load, once. Only a process that
+    /// holds the index writer lock (so no other dangan process writes this archive)
+    /// may delete them.
+    pub fn take_leftovers(&self) -> Vec<Path> {
+        std::mem::take(&mut *self.leftovers.lock().expect("leftovers"))
     }
 
     pub fn len(&self) -> usize {

@@ -38,6 +38,8 @@ pub struct BlobStore {
     description: String,
     /// Per-object locks for read-modify-write of mutable objects (see [`Self::lock_object`]).
     locks: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    /// The directory of a local store, for [`Self::remove_staged_leftovers`].
+    local_dir: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for BlobStore {
@@ -59,6 +61,7 @@ impl BlobStore {
             inner: Arc::new(PrefixStore::new(store.inner, parsed)),
             description: format!("{}/{prefix}", store.description),
             locks: Default::default(),
+            local_dir: store.local_dir,
         })
     }
 
@@ -72,6 +75,7 @@ impl BlobStore {
                 inner: Arc::new(InMemory::new()),
                 description: "memory://".into(),
                 locks: Default::default(),
+                local_dir: None,
             });
         }
         if let Some(path) = url.strip_prefix("file://") {
@@ -118,6 +122,7 @@ impl BlobStore {
                 inner: Arc::new(store),
                 description: format!("s3://{bucket} at {endpoint}"),
                 locks: Default::default(),
+                local_dir: None,
             });
         }
         Err(format!(
@@ -136,7 +141,34 @@ impl BlobStore {
             inner: Arc::new(store),
             description: format!("file://{}", dir.display()),
             locks: Default::default(),
+            local_dir: Some(dir.to_path_buf()),
         })
+    }
+
+    /// Removes the staging files (`<object>#<n>`) a local store leaves when the
+    /// process dies in the middle of a write; they are invisible to listings and
+    /// would only take space. Only for a process that alone writes the store.
+    /// (On S3 the same leftovers are incomplete multipart uploads, which a bucket
+    /// lifecycle rule aborts.) Returns how many were removed.
+    pub fn remove_staged_leftovers(&self) -> std::io::Result<usize> {
+        fn walk(dir: &std::path::Path, removed: &mut usize) -> std::io::Result<()> {
+            for entry in std::fs::read_dir(dir)? {
+                let entry = entry?;
+                let path = entry.path();
+                if entry.file_type()?.is_dir() {
+                    walk(&path, removed)?;
+                } else if entry.file_name().to_string_lossy().contains('#') {
+                    std::fs::remove_file(&path)?;
+                    *removed += 1;
+                }
+            }
+            Ok(())
+        }
+        let mut removed = 0;
+        if let Some(dir) = &self.local_dir {
+            walk(dir, &mut removed)?;
+        }
+        Ok(removed)
     }
 
     /// Holds the lock of one mutable object (the user list, access requests, a

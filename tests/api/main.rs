@@ -5,6 +5,7 @@ mod access;
 mod audit;
 mod bad_input;
 mod crash;
+mod crash_harness;
 mod disposal;
 mod extraction;
 mod filing;
