@@ -37,6 +37,8 @@ pub enum ErrorKind {
     Integrity,
     /// A dependency (object store, retrieval log) is unavailable (503).
     Unavailable,
+    /// The disk under the object store or the retrieval log is full (507).
+    InsufficientStorage,
     /// A bug or an unexpected failure (500).
     Internal,
 }
@@ -55,6 +57,7 @@ impl ErrorKind {
             ErrorKind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::Integrity | ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
         }
     }
 }
@@ -118,6 +121,15 @@ impl Error {
 
     pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Unavailable, code, message)
+    }
+
+    /// The disk is full: nothing was stored, and the access was refused.
+    pub fn storage_full() -> Self {
+        Self::new(
+            ErrorKind::InsufficientStorage,
+            "storage_full",
+            "the server's storage is full; nothing was stored and the request was refused",
+        )
     }
 
     pub fn integrity(message: impl Into<String>) -> Self {
@@ -194,7 +206,10 @@ impl ResponseError for Error {
     fn error_response(&self) -> HttpResponse {
         if matches!(
             self.kind,
-            ErrorKind::Internal | ErrorKind::Integrity | ErrorKind::Unavailable
+            ErrorKind::Internal
+                | ErrorKind::Integrity
+                | ErrorKind::Unavailable
+                | ErrorKind::InsufficientStorage
         ) {
             tracing::error!(code = self.code, error = ?self, "request failed");
         }
@@ -208,10 +223,25 @@ impl From<object_store::Error> for Error {
             object_store::Error::NotFound { .. } => {
                 Error::new(ErrorKind::NotFound, "not_found", "object not found").with_source(err)
             }
+            other if disk_full(&other) => Error::storage_full().with_source(other),
             other => Error::unavailable("storage_unavailable", "the object store is unavailable")
                 .with_source(other),
         }
     }
+}
+
+/// Whether an I/O failure somewhere in `err`'s chain of causes is "no space left".
+pub fn disk_full(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(err);
+    while let Some(e) = cause {
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::StorageFull
+        {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }
 
 #[cfg(test)]

@@ -14,7 +14,10 @@ use crate::error::{Error, Result};
 /// Most records written under one `fdatasync`.
 const MAX_BATCH: usize = 1024;
 
-type Job = (Event, oneshot::Sender<std::result::Result<u64, String>>);
+type Job = (
+    Event,
+    oneshot::Sender<std::result::Result<u64, std::io::Error>>,
+);
 
 /// Handle to the log; cheap to clone.
 #[derive(Clone)]
@@ -104,6 +107,9 @@ impl AuditLog {
         self.tx.try_send((event, done)).map_err(|_| unavailable())?;
         match wait.await {
             Ok(Ok(seq)) => Ok(seq),
+            Ok(Err(cause)) if cause.kind() == std::io::ErrorKind::StorageFull => {
+                Err(Error::storage_full().with_source(cause))
+            }
             Ok(Err(cause)) => Err(unavailable().with_source(cause)),
             Err(_) => Err(unavailable()),
         }
@@ -197,7 +203,7 @@ impl Writer {
                 self.next_seq = start_seq;
                 self.prev_hash = start_hash;
                 for (_, done) in batch {
-                    let _ = done.send(Err(e.to_string()));
+                    let _ = done.send(Err(std::io::Error::new(e.kind(), e.to_string())));
                 }
             }
         }

@@ -322,60 +322,62 @@ fn run_writer(
     fields: Fields,
     rx: mpsc::Receiver<Op>,
 ) {
-    let mut dirty = false;
+    // Changes since the last successful commit. A commit can fail (a full disk);
+    // tantivy then drops them, so they are rolled back and applied again, and the
+    // commit is retried until it succeeds, without a restart.
+    let mut journal: Vec<Op> = Vec::new();
     let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
     let mut oldest_pending: Option<Instant> = None;
+    let mut retry_after = COMMIT_INTERVAL;
     loop {
         let timeout = match oldest_pending {
-            Some(t) => COMMIT_INTERVAL.saturating_sub(t.elapsed()),
+            Some(t) => retry_after.saturating_sub(t.elapsed()),
             None => Duration::from_secs(3600),
         };
         let mut disconnected = false;
+        let mut take = |op: Op, journal: &mut Vec<Op>| match op {
+            Op::Flush(tx) => waiting.push(tx),
+            op => {
+                apply(&mut writer, &fields, &op);
+                journal.push(op);
+            }
+        };
         match rx.recv_timeout(timeout) {
             Ok(op) => {
-                let mut apply = |op: Op, dirty: &mut bool| match op {
-                    Op::Upsert(doc, id) => {
-                        writer.delete_term(Term::from_field_text(fields.id, &id));
-                        if let Err(e) = writer.add_document(*doc) {
-                            tracing::error!(error = %e, "index add failed");
-                        }
-                        *dirty = true;
-                    }
-                    Op::Delete(id) => {
-                        writer.delete_term(Term::from_field_text(fields.id, &id));
-                        *dirty = true;
-                    }
-                    Op::DeleteAll => {
-                        if let Err(e) = writer.delete_all_documents() {
-                            tracing::error!(error = %e, "index clear failed");
-                        }
-                        *dirty = true;
-                    }
-                    Op::Flush(tx) => waiting.push(tx),
-                };
-                apply(op, &mut dirty);
+                take(op, &mut journal);
                 while let Ok(op) = rx.try_recv() {
-                    apply(op, &mut dirty);
+                    take(op, &mut journal);
                 }
-                if dirty && oldest_pending.is_none() {
+                if !journal.is_empty() && oldest_pending.is_none() {
                     oldest_pending = Some(Instant::now());
                 }
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => disconnected = true,
         }
-        let due = oldest_pending.is_some_and(|t| t.elapsed() >= COMMIT_INTERVAL);
-        if dirty && (due || !waiting.is_empty() || disconnected) {
+        let due = oldest_pending.is_some_and(|t| t.elapsed() >= retry_after);
+        if !journal.is_empty() && (due || !waiting.is_empty() || disconnected) {
             match writer.commit() {
                 Ok(_) => {
                     if let Err(e) = reader.reload() {
                         tracing::error!(error = %e, "index reader reload failed");
                     }
+                    journal.clear();
+                    oldest_pending = None;
+                    retry_after = COMMIT_INTERVAL;
                 }
-                Err(e) => tracing::error!(error = %e, "index commit failed"),
+                Err(e) => {
+                    tracing::error!(error = %e, pending = journal.len(), "index commit failed; retrying");
+                    if let Err(e) = writer.rollback() {
+                        tracing::error!(error = %e, "index rollback failed");
+                    }
+                    for op in &journal {
+                        apply(&mut writer, &fields, op);
+                    }
+                    oldest_pending = Some(Instant::now());
+                    retry_after = (retry_after * 2).min(Duration::from_secs(5));
+                }
             }
-            dirty = false;
-            oldest_pending = None;
         }
         for tx in waiting.drain(..) {
             let _ = tx.send(());
@@ -383,5 +385,26 @@ fn run_writer(
         if disconnected {
             return;
         }
+    }
+}
+
+/// Applies one change to the writer (not yet committed).
+fn apply(writer: &mut IndexWriter, fields: &Fields, op: &Op) {
+    match op {
+        Op::Upsert(doc, id) => {
+            writer.delete_term(Term::from_field_text(fields.id, id));
+            if let Err(e) = writer.add_document(doc.as_ref().clone()) {
+                tracing::error!(error = %e, "index add failed");
+            }
+        }
+        Op::Delete(id) => {
+            writer.delete_term(Term::from_field_text(fields.id, id));
+        }
+        Op::DeleteAll => {
+            if let Err(e) = writer.delete_all_documents() {
+                tracing::error!(error = %e, "index clear failed");
+            }
+        }
+        Op::Flush(_) => {}
     }
 }

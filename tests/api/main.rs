@@ -6,6 +6,7 @@ mod audit;
 mod bad_input;
 mod crash;
 mod crash_harness;
+mod disk_full;
 mod disposal;
 mod extraction;
 mod filing;
