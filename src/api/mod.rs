@@ -11,7 +11,7 @@ mod auth;
 mod classification;
 mod documents;
 mod health;
-mod multipart;
+pub mod multipart;
 pub mod openapi;
 mod search;
 mod users;

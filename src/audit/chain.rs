@@ -1,7 +1,5 @@
 //! The hash chain of the retrieval log and its verification.
 
-use std::io::BufRead;
-
 use std::collections::BTreeMap;
 
 use ed25519_dalek::VerifyingKey;
@@ -92,52 +90,63 @@ pub fn verify_with(
     checkpoints: &[Checkpoint],
     key: Option<&VerifyingKey>,
 ) -> std::io::Result<VerifyReport> {
+    match std::fs::File::open(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            verify_reader(std::io::empty(), checkpoints, key)
+        }
+        Err(e) => Err(e),
+        Ok(file) => verify_reader(std::io::BufReader::new(file), checkpoints, key),
+    }
+}
+
+/// [`verify_with`] over the log's bytes from any reader (an empty log is whole).
+pub fn verify_reader(
+    log: impl std::io::BufRead,
+    checkpoints: &[Checkpoint],
+    key: Option<&VerifyingKey>,
+) -> std::io::Result<VerifyReport> {
     let wanted: BTreeMap<u64, &Checkpoint> = checkpoints.iter().map(|c| (c.body.seq, c)).collect();
     let mut seen: BTreeMap<u64, String> = BTreeMap::new();
     let mut prev = GENESIS.to_string();
     let mut checked = 0u64;
-    let chain = match std::fs::File::open(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(e),
-        Ok(file) => {
-            let mut broken = None;
-            for (expected_seq, line) in (1u64..).zip(std::io::BufReader::new(file).lines()) {
-                let line = line?;
-                let parsed: Line = match serde_json::from_str(&line) {
-                    Ok(l) => l,
-                    Err(e) => {
-                        broken = Some((
-                            expected_seq,
-                            format!("record {expected_seq} is not readable: {e}"),
-                        ));
-                        break;
-                    }
-                };
-                let seq = parsed.record.seq;
-                let problem = if seq != expected_seq {
-                    Some(format!("expected record {expected_seq}, found {seq}"))
-                } else if parsed.record.prev_hash != prev {
-                    Some(format!(
-                        "record {seq} does not follow record {}",
-                        seq.saturating_sub(1)
-                    ))
-                } else if record_hash(&parsed.record) != parsed.hash {
-                    Some(format!("record {seq} was altered"))
-                } else {
-                    None
-                };
-                if let Some(why) = problem {
-                    broken = Some((expected_seq, why));
+    let chain = {
+        let mut broken = None;
+        for (expected_seq, line) in (1u64..).zip(log.lines()) {
+            let line = line?;
+            let parsed: Line = match serde_json::from_str(&line) {
+                Ok(l) => l,
+                Err(e) => {
+                    broken = Some((
+                        expected_seq,
+                        format!("record {expected_seq} is not readable: {e}"),
+                    ));
                     break;
                 }
-                if wanted.contains_key(&seq) {
-                    seen.insert(seq, parsed.hash.clone());
-                }
-                prev = parsed.hash;
-                checked += 1;
+            };
+            let seq = parsed.record.seq;
+            let problem = if seq != expected_seq {
+                Some(format!("expected record {expected_seq}, found {seq}"))
+            } else if parsed.record.prev_hash != prev {
+                Some(format!(
+                    "record {seq} does not follow record {}",
+                    seq.saturating_sub(1)
+                ))
+            } else if record_hash(&parsed.record) != parsed.hash {
+                Some(format!("record {seq} was altered"))
+            } else {
+                None
+            };
+            if let Some(why) = problem {
+                broken = Some((expected_seq, why));
+                break;
             }
-            broken
+            if wanted.contains_key(&seq) {
+                seen.insert(seq, parsed.hash.clone());
+            }
+            prev = parsed.hash;
+            checked += 1;
         }
+        broken
     };
     let mut report = match chain {
         Some((seq, why)) => VerifyReport::bad(seq, checked, &prev, why),

@@ -9,7 +9,7 @@
 //!
 //! Records never hold document content or unmasked personal information.
 
-mod chain;
+pub mod chain;
 pub mod checkpoint;
 pub mod query;
 mod writer;
