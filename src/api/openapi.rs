@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document served at `/api/v1/openapi.json`, built from one
 //! table of every endpoint: method, path, the permission it needs, its query
-//! parameters, its body and its answers. Request and response bodies are
-//! described by their media type; their fields are documented in the README.
+//! parameters, its body and its answers. Request bodies and errors have full
+//! schemas; success bodies are described by their media type and the README.
 
 use serde_json::{Map, Value, json};
 
@@ -9,7 +9,10 @@ use serde_json::{Map, Value, json};
 #[derive(Clone, Copy)]
 enum Body {
     None,
-    Json,
+    /// A JSON body described by the named schema in `components.schemas`.
+    Json(&'static str),
+    /// A JSON body that may also be left empty.
+    OptionalJson(&'static str),
     Multipart(&'static [&'static str]),
 }
 
@@ -51,7 +54,7 @@ const ENDPOINTS: &[Endpoint] = &[
         None,
         "log in: {username, password} -> {access_token, token_type, expires_in}",
         &[],
-        Body::Json,
+        Body::Json("Login"),
         200,
     ),
     ep(
@@ -69,7 +72,7 @@ const ENDPOINTS: &[Endpoint] = &[
         Some("users.manage"),
         "create a user: {username, password, roles, branch, clearance}",
         &[],
-        Body::Json,
+        Body::Json("NewUser"),
         201,
     ),
     ep(
@@ -87,7 +90,7 @@ const ENDPOINTS: &[Endpoint] = &[
         Some("users.manage"),
         "change or disable a user",
         &[],
-        Body::Json,
+        Body::Json("UserChange"),
         200,
     ),
     ep(
@@ -123,7 +126,7 @@ const ENDPOINTS: &[Endpoint] = &[
         Some("documents.correct"),
         "correct metadata: {changes (merge patch), reason}",
         &[],
-        Body::Json,
+        Body::Json("Correction"),
         200,
     ),
     ep(
@@ -159,7 +162,7 @@ const ENDPOINTS: &[Endpoint] = &[
         Some("documents.hold"),
         "set or lift a legal hold: {hold, reason}",
         &[],
-        Body::Json,
+        Body::Json("LegalHold"),
         200,
     ),
     ep(
@@ -189,7 +192,7 @@ const ENDPOINTS: &[Endpoint] = &[
         Some("access.request"),
         "ask for access: {document_id | vin, purpose, days}",
         &[],
-        Body::Json,
+        Body::Json("AccessRequest"),
         201,
     ),
     ep(
@@ -207,7 +210,7 @@ const ENDPOINTS: &[Endpoint] = &[
         Some("access.decide"),
         "approve a request: optional {note}",
         &[],
-        Body::Json,
+        Body::OptionalJson("Decision"),
         200,
     ),
     ep(
@@ -216,7 +219,7 @@ const ENDPOINTS: &[Endpoint] = &[
         Some("access.decide"),
         "reject a request: optional {note}",
         &[],
-        Body::Json,
+        Body::OptionalJson("Decision"),
         200,
     ),
     ep(
@@ -225,7 +228,7 @@ const ENDPOINTS: &[Endpoint] = &[
         Some("access.decide"),
         "revoke a grant: optional {note}",
         &[],
-        Body::Json,
+        Body::OptionalJson("Decision"),
         200,
     ),
     ep(
@@ -243,7 +246,7 @@ const ENDPOINTS: &[Endpoint] = &[
         Some("disposals.propose"),
         "propose a disposal batch: {document_ids, reason}",
         &[],
-        Body::Json,
+        Body::Json("Proposal"),
         201,
     ),
     ep(
@@ -323,6 +326,54 @@ const ENDPOINTS: &[Endpoint] = &[
     ),
 ];
 
+/// The type of a query parameter, by name (the same name means the same thing
+/// on every endpoint).
+fn query_schema(name: &str) -> Value {
+    match name {
+        "page" | "per_page" | "limit" => json!({"type": "integer", "minimum": 1}),
+        "from" | "to" | "as_of" => json!({"type": "string", "format": "date"}),
+        "sort" => json!({"type": "string", "enum": ["relevance", "date"]}),
+        "status" => {
+            json!({"type": "string", "enum": ["pending", "approved", "rejected", "revoked"]})
+        }
+        _ => json!({"type": "string"}),
+    }
+}
+
+/// The request bodies (all refuse unknown fields) and the error body.
+fn schemas() -> Value {
+    let role =
+        json!({"type": "string", "enum": ["clerk", "staff", "supervisor", "auditor", "admin"]});
+    let level =
+        json!({"type": "string", "enum": ["public", "internal", "confidential", "restricted"]});
+    let branch = json!({"type": "string", "description": "store code (2-8 upper-case letters and digits) or *"});
+    let object = |required: &[&str], properties: Value| json!({"type": "object", "additionalProperties": false, "required": required, "properties": properties});
+    json!({
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}
+        },
+        "Login": object(&["username", "password"], json!({"username": {"type": "string"}, "password": {"type": "string"}})),
+        "NewUser": object(&["username", "password", "roles", "branch", "clearance"], json!({
+            "username": {"type": "string"}, "password": {"type": "string"},
+            "roles": {"type": "array", "items": role}, "branch": branch, "clearance": level})),
+        "UserChange": object(&[], json!({
+            "password": {"type": "string"}, "roles": {"type": "array", "items": role},
+            "branch": branch, "clearance": level, "disabled": {"type": "boolean"}})),
+        "Correction": object(&["changes", "reason"], json!({
+            "changes": {"type": "object", "description": "JSON merge patch over the metadata"},
+            "reason": {"type": "string"}})),
+        "LegalHold": object(&["hold", "reason"], json!({"hold": {"type": "boolean"}, "reason": {"type": "string"}})),
+        "AccessRequest": object(&["purpose"], json!({
+            "document_id": {"type": "string"}, "vin": {"type": "string"}, "purpose": {"type": "string"},
+            "days": {"type": "integer", "minimum": 1}, "contact": {"type": "boolean"}})),
+        "Decision": object(&[], json!({"note": {"type": "string"}})),
+        "Proposal": object(&["document_ids", "reason"], json!({
+            "document_ids": {"type": "array", "items": {"type": "string"}}, "reason": {"type": "string"}})),
+    })
+}
+
 fn error_response(description: &str) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
 }
@@ -338,7 +389,7 @@ pub fn document() -> Value {
             .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
             .collect();
         params.extend(e.query.iter().map(
-            |q| json!({"name": q, "in": "query", "required": false, "schema": {"type": "string"}}),
+            |q| json!({"name": q, "in": "query", "required": false, "schema": query_schema(q)}),
         ));
         let mut responses = Map::new();
         responses.insert(e.success.to_string(), json!({"description": "success"}));
@@ -352,6 +403,7 @@ pub fn document() -> Value {
             ("429", "too many failed logins"),
             ("500", "internal or integrity error"),
             ("503", "object store or retrieval log unavailable"),
+            ("507", "storage full"),
         ] {
             responses.insert(code.into(), error_response(what));
         }
@@ -364,9 +416,9 @@ pub fn document() -> Value {
         }
         match e.body {
             Body::None => {}
-            Body::Json => {
-                op["requestBody"] =
-                    json!({"content": {"application/json": {"schema": {"type": "object"}}}})
+            Body::Json(schema) | Body::OptionalJson(schema) => {
+                let required = matches!(e.body, Body::Json(_));
+                op["requestBody"] = json!({"required": required, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}})
             }
             Body::Multipart(parts) => {
                 let props: Map<String, Value> = parts
@@ -387,11 +439,7 @@ pub fn document() -> Value {
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
-            "schemas": {"Error": {
-                "type": "object",
-                "required": ["error"],
-                "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}
-            }}
+            "schemas": schemas()
         }
     })
 }
