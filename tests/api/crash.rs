@@ -20,7 +20,7 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -57,6 +57,11 @@ pub async fn start_server_with(
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
+    wait_until_up(child, port).await
+}
+
+/// Waits until a started `dangan` on `port` answers its health check.
+pub async fn wait_until_up(child: std::process::Child, port: u16) -> Server {
     let server = Server {
         child,
         address: format!("http://127.0.0.1:{port}"),
@@ -72,6 +77,25 @@ pub async fn start_server_with(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("dangan did not start within 30 s");
+}
+
+/// Runs `dangan <command> --data-dir DIR` (reindex, fixity, audit-verify) to its
+/// end; asserts it succeeded and returns what it printed.
+pub fn run_cli(command: &str, data_dir: &std::path::Path, master_key: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_dangan"))
+        .args([command, "--data-dir"])
+        .arg(data_dir)
+        .env("DANGAN__CRYPTO__MASTER_KEY", master_key)
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "dangan {command}: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
 }
 
 /// Logs in as admin, creates a BJ01 clerk and logs them in: (admin token, clerk token).
@@ -277,19 +301,7 @@ async fn the_reindex_command_rebuilds_the_index_from_the_store() {
         assert_eq!(r.status(), 403);
     }
     std::fs::write(dir.path().join("index/meta.json"), b"garbage").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_dangan"))
-        .args(["reindex", "--data-dir"])
-        .arg(dir.path())
-        .env("DANGAN__CRYPTO__MASTER_KEY", MASTER_KEY)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("rebuilt: 3 documents"));
+    assert!(run_cli("reindex", dir.path(), MASTER_KEY).contains("rebuilt: 3 documents"));
 }
 
 #[tokio::test]

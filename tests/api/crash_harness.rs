@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
-use crate::crash::{add_clerk, login, start_server};
+use crate::crash::{add_clerk, login, run_cli, start_server};
 
 #[derive(Clone)]
 struct Filed {
@@ -179,17 +179,8 @@ async fn kill_9_at_random_moments_loses_nothing_acknowledged() {
             t.await.unwrap();
         }
 
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_dangan"))
-            .args(["audit-verify", "--data-dir"])
-            .arg(dir.path())
-            .env("RUST_LOG", "error")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "run {run}: the log verifies after kill -9: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+        // The log verifies after kill -9 (run_cli asserts the exit status).
+        run_cli("audit-verify", dir.path(), crate::helpers::MASTER_KEY);
 
         server = start_server(dir.path()).await;
         let address = server.address.clone();

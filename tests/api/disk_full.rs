@@ -8,16 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::crash::{Server, add_clerk, file_one, login};
+use crate::crash::{Server, add_clerk, file_one, free_port, login, wait_until_up};
 use crate::helpers::{ADMIN_PASSWORD, MASTER_KEY, error_code};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Starts dangan on a fresh 48 MiB tmpfs; `None` where namespaces are not allowed.
 async fn start_on_tmpfs(mount_point: &std::path::Path) -> Option<Server> {
@@ -43,21 +35,7 @@ async fn start_on_tmpfs(mount_point: &std::path::Path) -> Option<Server> {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let server = Server {
-        child,
-        address: format!("http://127.0.0.1:{port}"),
-    };
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(30) {
-        if reqwest::get(format!("{}/healthz", server.address))
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            return Some(server);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("dangan did not start on the tmpfs");
+    Some(wait_until_up(child, port).await)
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-use crate::crash::{add_clerk, file_one, login, start_server, start_server_with};
+use crate::crash::{add_clerk, file_one, login, run_cli, start_server, start_server_with};
 use crate::helpers::{ADMIN_PASSWORD, MASTER_KEY};
 
 const DOCS: usize = 10_000;
@@ -202,19 +202,8 @@ async fn ten_thousand_documents_rotate_while_served_and_pass_fixity() {
     }
     drop(server);
 
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dangan"))
-        .args(["fixity", "--data-dir"])
-        .arg(dir.path())
-        .env("DANGAN__CRYPTO__MASTER_KEY", NEW_KEY)
-        .env("RUST_LOG", "error")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = run_cli("fixity", dir.path(), NEW_KEY);
+    let report: Value = serde_json::from_str(&out).unwrap();
     eprintln!("fixity: {report}");
     assert_eq!(report["ok"], true);
     assert_eq!(report["documents"].as_u64().unwrap() as usize, all.len());

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::crash::free_port;
 use crate::helpers::{
     S3Target, Store, TestApp, error_code, repair_order, spawn_app_in, test_config,
 };
@@ -24,14 +25,6 @@ struct Weed {
     dir: PathBuf,
     ports: Vec<(&'static str, u16)>,
     child: Option<Child>,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 impl Weed {
