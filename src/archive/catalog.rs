@@ -108,18 +108,6 @@ impl Catalog {
     /// are left alone.
     fn unreferenced(&self, paths: &[Path]) -> Vec<Path> {
         let inner = self.inner.read().expect("catalog lock");
-        let with_manifest: BTreeSet<&str> = paths
-            .iter()
-            .filter_map(|p| {
-                let parts: Vec<_> = p.parts().collect();
-                match parts.as_slice() {
-                    [_, id, name] if name.as_ref() == "manifest" => {
-                        Some(p.as_ref().split('/').nth(1)?)
-                    }
-                    _ => None,
-                }
-            })
-            .collect();
         paths
             .iter()
             .filter(|p| {
@@ -136,7 +124,8 @@ impl Catalog {
                         .versions
                         .iter()
                         .any(|v| v.version.to_string() == *version),
-                    None => !with_manifest.contains(id) && !inner.damaged.contains(&doc),
+                    // Every manifest in the store was either opened (docs) or found damaged.
+                    None => !inner.damaged.contains(&doc),
                 }
             })
             .cloned()

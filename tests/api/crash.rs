@@ -40,24 +40,28 @@ pub async fn start_server_with(
     master_key: &str,
 ) -> Server {
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_dangan"))
-        .args([
-            "serve",
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .args(args)
-        .env("DANGAN_ADMIN_PASSWORD", ADMIN_PASSWORD)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dangan"));
+    cmd.args([
+        "serve",
+        "--bind",
+        &format!("127.0.0.1:{port}"),
+        "--data-dir",
+    ])
+    .arg(data_dir)
+    .args(args);
+    let child = server_env(&mut cmd, master_key).spawn().unwrap();
+    wait_until_up(child, port).await
+}
+
+/// The environment a test server runs with: admin password, master key, two
+/// workers, warnings only on stderr.
+pub fn server_env<'a>(cmd: &'a mut Command, master_key: &str) -> &'a mut Command {
+    cmd.env("DANGAN_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("DANGAN__CRYPTO__MASTER_KEY", master_key)
         .env("DANGAN__SERVER__WORKERS", "2")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    wait_until_up(child, port).await
 }
 
 /// Waits until a started `dangan` on `port` answers its health check.

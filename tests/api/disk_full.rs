@@ -3,13 +3,13 @@
 //! needed). Filled up, it answers with a clear error and corrupts nothing; once
 //! space is freed it serves normally without a restart.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::crash::{Server, add_clerk, file_one, free_port, login, wait_until_up};
-use crate::helpers::{ADMIN_PASSWORD, MASTER_KEY, error_code};
+use crate::crash::{Server, add_clerk, file_one, free_port, login, server_env, wait_until_up};
+use crate::helpers::{MASTER_KEY, error_code};
 
 /// Starts dangan on a fresh 48 MiB tmpfs; `None` where namespaces are not allowed.
 async fn start_on_tmpfs(mount_point: &std::path::Path) -> Option<Server> {
@@ -25,16 +25,9 @@ async fn start_on_tmpfs(mount_point: &std::path::Path) -> Option<Server> {
         dir = mount_point.display(),
         bin = env!("CARGO_BIN_EXE_dangan"),
     );
-    let child = Command::new("unshare")
-        .args(["--user", "--map-root-user", "--mount", "sh", "-c", &script])
-        .env("DANGAN_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .env("DANGAN__CRYPTO__MASTER_KEY", MASTER_KEY)
-        .env("DANGAN__SERVER__WORKERS", "2")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--user", "--map-root-user", "--mount", "sh", "-c", &script]);
+    let child = server_env(&mut cmd, MASTER_KEY).spawn().unwrap();
     Some(wait_until_up(child, port).await)
 }
 
