@@ -20,7 +20,7 @@ use jieba_rs::Jieba;
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 use unicode_normalization::UnicodeNormalization;
 
-pub const ANALYZER_VERSION: u32 = 3;
+pub const ANALYZER_VERSION: u32 = 4;
 pub const CHARS: &str = "dangan_chars";
 pub const WORDS: &str = "dangan_words";
 pub const BIGRAMS: &str = "dangan_bigrams";
@@ -151,7 +151,19 @@ impl TokenStream for CharTokenStream<'_> {
     }
 }
 
-impl CharTokenStream<'_> {
+impl<'a> CharTokenStream<'a> {
+    fn new(text: &'a str) -> CharTokenStream<'a> {
+        CharTokenStream {
+            text,
+            chars: text.char_indices(),
+            pending: None,
+            token: Token::default(),
+            next_position: 0,
+            gap: false,
+            started: false,
+        }
+    }
+
     fn emit(&mut self, from: usize, to: usize, word: bool) {
         if self.gap && self.started {
             self.next_position += 1;
@@ -179,15 +191,7 @@ impl CharTokenStream<'_> {
 impl Tokenizer for CharTokenizer {
     type TokenStream<'a> = CharTokenStream<'a>;
     fn token_stream<'a>(&'a mut self, text: &'a str) -> CharTokenStream<'a> {
-        CharTokenStream {
-            text,
-            chars: text.char_indices(),
-            pending: None,
-            token: Token::default(),
-            next_position: 0,
-            gap: false,
-            started: false,
-        }
+        CharTokenStream::new(text)
     }
 }
 
@@ -218,20 +222,62 @@ pub fn bigram_tokens(text: &str) -> Vec<(usize, usize, usize, String)> {
 #[derive(Clone, Default)]
 pub struct BigramTokenizer;
 
+/// Streams the tokens of [`bigram_tokens`] from a character stream, reusing one
+/// `Token` and allocating nothing per token.
+pub struct BigramTokenStream<'a> {
+    chars: CharTokenStream<'a>,
+    /// The previous token when it was a CJK character: (offset, position, char).
+    prev: Option<(usize, usize, char)>,
+    token: Token,
+}
+
+impl TokenStream for BigramTokenStream<'_> {
+    fn advance(&mut self) -> bool {
+        while self.chars.advance() {
+            let cur = self.chars.token();
+            let mut it = cur.text.chars();
+            let cjk = match (it.next(), it.next()) {
+                (Some(c), None) if is_cjk(c) => Some(c),
+                _ => None,
+            };
+            let Some(c) = cjk else {
+                self.prev = None;
+                self.token.clone_from(cur);
+                return true;
+            };
+            let prev = self.prev.replace((cur.offset_from, cur.position, c));
+            if let Some((from, position, p)) = prev
+                && cur.position == position + 1
+            {
+                let to = cur.offset_to;
+                self.token.offset_from = from;
+                self.token.offset_to = to;
+                self.token.position = position;
+                self.token.position_length = 1;
+                self.token.text.clear();
+                self.token.text.push(p);
+                self.token.text.push(c);
+                return true;
+            }
+        }
+        false
+    }
+    fn token(&self) -> &Token {
+        &self.token
+    }
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.token
+    }
+}
+
 impl Tokenizer for BigramTokenizer {
-    type TokenStream<'a> = VecTokenStream;
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
-        let tokens = bigram_tokens(text)
-            .into_iter()
-            .map(|(from, to, position, text)| Token {
-                offset_from: from,
-                offset_to: to,
-                position,
-                text,
-                position_length: 1,
-            })
-            .collect();
-        VecTokenStream { tokens, index: 0 }
+    type TokenStream<'a> = BigramTokenStream<'a>;
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> BigramTokenStream<'a> {
+        BigramTokenStream {
+            chars: CharTokenStream::new(text),
+            prev: None,
+            token: Token::default(),
+        }
     }
 }
 
@@ -366,6 +412,26 @@ mod tests {
                 got.push((t.offset_from, t.offset_to, t.position, t.text.clone()));
             }
             assert_eq!(got, char_tokens(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_streaming_bigram_tokenizer_agrees_with_bigram_tokens() {
+        for text in [
+            "更换前刹车片,刹车 ABS泵",
+            "车架号LFV2A21K2M3000001 ÄBC 刹车。王\n李四",
+            "",
+            "王",
+            "a王b李",
+        ] {
+            let mut tokenizer = BigramTokenizer;
+            let mut stream = tokenizer.token_stream(text);
+            let mut got = vec![];
+            while stream.advance() {
+                let t = stream.token();
+                got.push((t.offset_from, t.offset_to, t.position, t.text.clone()));
+            }
+            assert_eq!(got, bigram_tokens(text), "{text}");
         }
     }
 

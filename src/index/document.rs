@@ -3,7 +3,6 @@
 use chrono::Datelike;
 use hmac::{KeyInit, Mac};
 use tantivy::TantivyDocument;
-use tantivy::schema::Facet;
 
 use super::analysis::{mask_pii, normalize};
 use super::schema::Fields;
@@ -61,8 +60,10 @@ pub fn build(
     doc.add_text(fields.meta_chars, &meta_text);
     doc.add_text(fields.body_chars, &body_text);
     doc.add_text(fields.meta_bigrams, &meta_text);
-    doc.add_text(fields.body_bigrams, &body_text);
-    doc.add_text(fields.words, format!("{meta_text}\n{body_text}"));
+    // The line break is a gap: no bigram or phrase spans metadata and content.
+    let all_text = format!("{meta_text}\n{body_text}");
+    doc.add_text(fields.all_bigrams, &all_text);
+    doc.add_text(fields.words, all_text);
     doc.add_text(fields.category, &md.category);
     doc.add_text(fields.branch, m.branch.as_str());
     doc.add_text(fields.level, m.confidentiality.as_str());
@@ -105,18 +106,7 @@ pub fn build(
     let date = md.service_date().unwrap_or_else(|| m.filed_at.date_naive());
     doc.add_u64(fields.day, epoch_day(date));
     doc.add_text(fields.service_date, date.to_string());
-    doc.add_facet(
-        fields.facets,
-        Facet::from_path(["category", md.category.as_str()]),
-    );
-    doc.add_facet(
-        fields.facets,
-        Facet::from_path(["branch", m.branch.as_str()]),
-    );
-    doc.add_facet(
-        fields.facets,
-        Facet::from_path(["year", &date.year().to_string()]),
-    );
+    doc.add_u64(fields.year, date.year().max(0) as u64);
     doc
 }
 

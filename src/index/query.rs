@@ -112,23 +112,21 @@ pub fn split_query(q: &str) -> Vec<String> {
     parts
 }
 
-/// Exact substring match of `text`: on the bigram field when `text` is one run
-/// of two or more CJK characters (a term, or a phrase of bigrams), otherwise on
-/// the character field (a term, or a phrase of characters and words).
-fn substring(chars_field: Field, bigram_field: Field, text: &str) -> Option<Box<dyn Query>> {
-    let tokens = char_tokens(text);
-    let contiguous_cjk = tokens.len() >= 2
+/// Whether `tokens` are one run of two or more CJK characters: such a word is
+/// matched exactly as a bigram term or phrase, anything else on the character
+/// fields.
+fn is_cjk_run(tokens: &[(usize, usize, usize, String)]) -> bool {
+    tokens.len() >= 2
         && tokens.iter().enumerate().all(|(i, (_, _, pos, t))| {
             *pos == tokens[0].2 + i && t.chars().next().is_some_and(is_cjk)
-        });
-    let (field, tokens) = if contiguous_cjk {
-        (bigram_field, bigram_tokens(text))
-    } else {
-        (chars_field, tokens)
-    };
-    match tokens.len() {
-        0 => None,
-        1 => Some(term(field, &tokens[0].3)),
+        })
+}
+
+/// A term, or a phrase of the tokens at their relative positions.
+fn exact(field: Field, tokens: &[(usize, usize, usize, String)]) -> Option<Box<dyn Query>> {
+    match tokens {
+        [] => None,
+        [one] => Some(term(field, &one.3)),
         _ => {
             let first = tokens[0].2;
             let terms = tokens
@@ -138,15 +136,6 @@ fn substring(chars_field: Field, bigram_field: Field, text: &str) -> Option<Box<
             Some(Box::new(PhraseQuery::new_with_offset(terms)))
         }
     }
-}
-
-/// The characters of `q`'s words, for highlighting snippets on the character field.
-pub fn highlight_terms(q: &str) -> BTreeMap<String, f32> {
-    split_query(q)
-        .iter()
-        .flat_map(|w| char_tokens(&normalize(w)))
-        .map(|(_, _, _, t)| (t, 1.0))
-        .collect()
 }
 
 fn word_query(
@@ -166,19 +155,31 @@ fn word_query(
     if let Ok(a) = ArchiveNo::parse(norm.trim()) {
         matchers.push((Occur::Should, term(fields.archive_no, &a.to_string())));
     }
-    matchers.extend(
-        substring(fields.meta_chars, fields.meta_bigrams, &norm).map(|q| (Occur::Should, q)),
-    );
-    if content {
-        matchers.extend(
-            substring(fields.body_chars, fields.body_bigrams, &norm).map(|q| (Occur::Should, q)),
-        );
+    // Exact substring match: a caller who may see content matches metadata and
+    // content in one bigram field; others match metadata only.
+    let tokens = char_tokens(&norm);
+    if is_cjk_run(&tokens) {
+        let field = if content {
+            fields.all_bigrams
+        } else {
+            fields.meta_bigrams
+        };
+        matchers.extend(exact(field, &bigram_tokens(&norm)).map(|q| (Occur::Should, q)));
+    } else {
+        matchers.extend(exact(fields.meta_chars, &tokens).map(|q| (Occur::Should, q)));
+        if content {
+            matchers.extend(exact(fields.body_chars, &tokens).map(|q| (Occur::Should, q)));
+        }
     }
     if matchers.is_empty() {
         return None;
     }
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> =
-        vec![(Occur::Must, Box::new(BooleanQuery::new(matchers)))];
+    let matcher: Box<dyn Query> = if matchers.len() == 1 {
+        matchers.remove(0).1
+    } else {
+        Box::new(BooleanQuery::new(matchers))
+    };
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, matcher)];
     if content {
         for (_, _, w) in words(&norm, false) {
             clauses.push((

@@ -5,6 +5,7 @@ use tantivy::schema::{
 };
 
 use super::analysis::{BIGRAMS, CHARS, WORDS};
+use super::facets;
 
 #[derive(Clone)]
 pub struct Fields {
@@ -16,9 +17,11 @@ pub struct Fields {
     pub meta_chars: Field,
     /// Content text (extracted, transcript), PII masked, stored for snippets.
     pub body_chars: Field,
-    /// The same texts as CJK bigrams, for fast exact matching of longer words.
+    /// CJK bigrams, for fast exact matching of longer words: of the metadata
+    /// text, and of metadata and content together (`all_bigrams`), so a caller
+    /// who may see content matches a word with one phrase, not a union of two.
     pub meta_bigrams: Field,
-    pub body_bigrams: Field,
+    pub all_bigrams: Field,
     /// Metadata and content as jieba words, for ranking.
     pub words: Field,
     pub category: Field,
@@ -37,7 +40,8 @@ pub struct Fields {
     /// Service (or filing) date as days since 1970-01-01.
     pub day: Field,
     pub service_date: Field,
-    pub facets: Field,
+    /// Service year, for the year facet (category and branch are fast fields too).
+    pub year: Field,
 }
 
 pub fn build() -> (Schema, Fields) {
@@ -68,10 +72,10 @@ pub fn build() -> (Schema, Fields) {
         meta_chars: b.add_text_field("meta_chars", chars(false)),
         body_chars: b.add_text_field("body_chars", chars(true)),
         meta_bigrams: b.add_text_field("meta_bigrams", bigrams.clone()),
-        body_bigrams: b.add_text_field("body_bigrams", bigrams),
+        all_bigrams: b.add_text_field("all_bigrams", bigrams),
         words: b.add_text_field("words", words),
-        category: b.add_text_field("category", STRING | STORED),
-        branch: b.add_text_field("branch", STRING | STORED),
+        category: b.add_text_field(facets::CATEGORY, STRING | STORED | FAST),
+        branch: b.add_text_field(facets::BRANCH, STRING | STORED | FAST),
         level: b.add_text_field("level", STRING),
         clearance: b.add_text_field("clearance", STRING),
         vin: b.add_text_field("vin", STORED),
@@ -82,7 +86,7 @@ pub fn build() -> (Schema, Fields) {
         pii: b.add_text_field("pii", STRING),
         day: b.add_u64_field("day", INDEXED | FAST),
         service_date: b.add_text_field("service_date", STORED),
-        facets: b.add_facet_field("facets", tantivy::schema::FacetOptions::default()),
+        year: b.add_u64_field(facets::YEAR, FAST),
     };
     (b.build(), fields)
 }

@@ -10,7 +10,8 @@ use dangan::corpus::generate;
 use dangan::domain::metadata::Metadata;
 use dangan::domain::{ArchiveNo, Branch, Classification, DocumentId, Level};
 use dangan::index::analysis::{
-    CHARS, CharTokenizer, JiebaTokenizer, WORDS, char_tokens, normalize,
+    BIGRAMS, BigramTokenizer, CHARS, CharTokenizer, JiebaTokenizer, WORDS, bigram_tokens,
+    char_tokens, normalize,
 };
 use dangan::index::{SearchIndex, SearchRequest, Sort, Visibility};
 use dangan::storage::envelope::WrappedKey;
@@ -72,13 +73,18 @@ struct Bare {
     index: Index,
     words: tantivy::schema::Field,
     chars: tantivy::schema::Field,
+    /// Only in the index with dangan's exact-match analysis.
+    bigrams: Option<tantivy::schema::Field>,
     category: tantivy::schema::Field,
     vin: tantivy::schema::Field,
     day: tantivy::schema::Field,
     title: tantivy::schema::Field,
 }
 
-fn bare_index(dir: &Path) -> Bare {
+/// A bare index over title + body: jieba words and characters (the analyses the
+/// issue's ceiling names), and with `bigrams` also the bigram field dangan's
+/// exact substring matching uses.
+fn bare_index(dir: &Path, bigrams: bool) -> Bare {
     let mut b = Schema::builder();
     let words = b.add_text_field(
         "words",
@@ -96,6 +102,16 @@ fn bare_index(dir: &Path) -> Bare {
                 .set_index_option(IndexRecordOption::WithFreqsAndPositions),
         ),
     );
+    let bigrams = bigrams.then(|| {
+        b.add_text_field(
+            "bigrams",
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(BIGRAMS)
+                    .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+            ),
+        )
+    });
     let category = b.add_text_field("category", STRING);
     let vin = b.add_text_field("vin", STRING);
     let day = b.add_u64_field("day", INDEXED | FAST);
@@ -103,15 +119,54 @@ fn bare_index(dir: &Path) -> Bare {
     let index = Index::create_in_dir(dir, b.build()).expect("bare index");
     index.tokenizers().register(WORDS, JiebaTokenizer);
     index.tokenizers().register(CHARS, CharTokenizer);
+    index.tokenizers().register(BIGRAMS, BigramTokenizer);
     Bare {
         index,
         words,
         chars,
+        bigrams,
         category,
         vin,
         day,
         title,
     }
+}
+
+fn bare_build(
+    scratch: &Path,
+    name: &str,
+    bigrams: bool,
+    records: &[dangan::corpus::Record],
+) -> anyhow::Result<(Bare, f64)> {
+    let dir = scratch.join(name);
+    std::fs::create_dir_all(&dir)?;
+    let bare = bare_index(&dir, bigrams);
+    let t = Instant::now();
+    let mut w: tantivy::IndexWriter = bare.index.writer_with_num_threads(1, HEAP)?;
+    for r in records {
+        let m = &r.metadata;
+        let text = normalize(&format!(
+            "{}\n{}",
+            m["title"].as_str().unwrap_or_default(),
+            r.body
+        ));
+        let vin = m["vehicle"]["vin"].as_str().unwrap_or_default();
+        let mut d = doc!(
+            bare.words => text.clone(),
+            bare.chars => text.clone(),
+            bare.category => m["category"].as_str().unwrap_or_default(),
+            bare.vin => vin[9..].to_string(),
+            bare.day => day(m["service"]["service_date"].as_str().unwrap_or("2020-01-01")),
+            bare.title => m["title"].as_str().unwrap_or_default(),
+        );
+        if let Some(f) = bare.bigrams {
+            d.add_text(f, text);
+        }
+        w.add_document(d)?;
+    }
+    w.commit()?;
+    let rate = records.len() as f64 / t.elapsed().as_secs_f64();
+    Ok((bare, rate))
 }
 
 fn day(d: &str) -> u64 {
@@ -143,33 +198,10 @@ pub async fn run(scratch: &Path, docs: usize) -> anyhow::Result<Vec<Row>> {
         .collect();
     let mut rows = vec![];
 
-    // Bare tantivy: the same analyzers, nothing else.
-    let bare_dir = scratch.join("bare-index");
-    std::fs::create_dir_all(&bare_dir)?;
-    let bare = bare_index(&bare_dir);
-    let t = Instant::now();
-    {
-        let mut w: tantivy::IndexWriter = bare.index.writer_with_num_threads(1, HEAP)?;
-        for r in &records {
-            let m = &r.metadata;
-            let text = normalize(&format!(
-                "{}\n{}",
-                m["title"].as_str().unwrap_or_default(),
-                r.body
-            ));
-            let vin = m["vehicle"]["vin"].as_str().unwrap_or_default();
-            w.add_document(doc!(
-                bare.words => text.clone(),
-                bare.chars => text,
-                bare.category => m["category"].as_str().unwrap_or_default(),
-                bare.vin => vin[9..].to_string(),
-                bare.day => day(m["service"]["service_date"].as_str().unwrap_or("2020-01-01")),
-                bare.title => m["title"].as_str().unwrap_or_default(),
-            ))?;
-        }
-        w.commit()?;
-    }
-    let bare_rate = docs as f64 / t.elapsed().as_secs_f64();
+    // Bare tantivy: the same analyzers, nothing else; once with the analyses of
+    // the ceiling, once with dangan's exact-match analysis added.
+    let (bare, bare_rate) = bare_build(scratch, "bare-index", false, &records)?;
+    let (exact, exact_rate) = bare_build(scratch, "bare-exact-index", true, &records)?;
 
     // dangan's index layer: documents built from manifests (PII masked, keyed
     // hashes, VIN tails, facets, both analyzers), written by its writer thread.
@@ -181,32 +213,51 @@ pub async fn run(scratch: &Path, docs: usize) -> anyhow::Result<Vec<Row>> {
     }
     index.flush().await;
     let ours_rate = docs as f64 / t.elapsed().as_secs_f64();
+    eprintln!("dangan index: {} segments after indexing", index.segments());
     rows.push(Row::rate(
         &format!("indexing {docs} records (1 thread)"),
         ours_rate,
-        "bare tantivy + jieba",
+        "bare tantivy, jieba + characters",
         bare_rate,
         "docs/s",
     ));
+    rows.push(Row::rate(
+        &format!("indexing {docs} records (1 thread)"),
+        ours_rate,
+        "bare tantivy, jieba + characters + bigrams",
+        exact_rate,
+        "docs/s",
+    ));
 
-    let reader = bare.index.reader()?;
-    let searcher = reader.searcher();
+    let (bare_reader, exact_reader) = (bare.index.reader()?, exact.index.reader()?);
     let tq = |f, t: &str| -> Box<dyn Query> {
         Box::new(TermQuery::new(
             Term::from_field_text(f, t),
             IndexRecordOption::WithFreqs,
         ))
     };
-    let bare_search = |q: &dyn Query| {
+    // Exact substring match as dangan does it: a bigram term or phrase.
+    let exact_q = |t: &str| -> Box<dyn Query> {
+        let f = exact.bigrams.expect("the exact index has bigrams");
+        let tokens = bigram_tokens(t);
+        if tokens.len() == 1 {
+            return tq(f, &tokens[0].3);
+        }
+        Box::new(PhraseQuery::new_with_offset(
+            tokens
+                .iter()
+                .map(|(_, _, p, t)| (p - tokens[0].2, Term::from_field_text(f, t)))
+                .collect(),
+        ))
+    };
+    let bare_search = |b: &Bare, reader: &tantivy::IndexReader, q: &dyn Query| {
+        let searcher = reader.searcher();
         let (_count, top) = searcher
             .search(q, &(Count, TopDocs::with_limit(20).order_by_score()))
             .expect("search");
         for (_, addr) in top {
             let d: TantivyDocument = searcher.doc(addr).expect("doc");
-            std::hint::black_box(
-                d.get_first(bare.title)
-                    .and_then(|v| v.as_str().map(str::len)),
-            );
+            std::hint::black_box(d.get_first(b.title).and_then(|v| v.as_str().map(str::len)));
         }
     };
     let vins: Vec<String> = records
@@ -218,10 +269,10 @@ pub async fn run(scratch: &Path, docs: usize) -> anyhow::Result<Vec<Row>> {
         .into_iter()
         .map(|(_, _, p, t)| (p, Term::from_field_text(bare.chars, &t)))
         .collect();
-    let range = || -> Box<dyn Query> {
+    let range = |b: &Bare| -> Box<dyn Query> {
         Box::new(RangeQuery::new(
-            std::ops::Bound::Included(Term::from_field_u64(bare.day, day("2021-01-01"))),
-            std::ops::Bound::Included(Term::from_field_u64(bare.day, day("2022-12-31"))),
+            std::ops::Bound::Included(Term::from_field_u64(b.day, day("2021-01-01"))),
+            std::ops::Bound::Included(Term::from_field_u64(b.day, day("2022-12-31"))),
         ))
     };
     let visibility = Visibility {
@@ -243,16 +294,21 @@ pub async fn run(scratch: &Path, docs: usize) -> anyhow::Result<Vec<Row>> {
         sort: Sort::Relevance,
         ..Default::default()
     };
+    type Bq<'a> = Box<dyn Fn(usize) -> Box<dyn Query> + 'a>;
+    // (name, dangan's request, bare query with jieba words, bare query with the
+    // same exact matching as dangan)
     type Case<'a> = (
         &'a str,
         Box<dyn Fn(usize) -> SearchRequest + 'a>,
-        Box<dyn Fn(usize) -> Box<dyn Query> + 'a>,
+        Bq<'a>,
+        Bq<'a>,
     );
     let cases: Vec<Case> = vec![
         (
             "term 发动机",
             Box::new(|_| req(Some("发动机"))),
             Box::new(|_| tq(bare.words, "发动机")),
+            Box::new(|_| exact_q("发动机")),
         ),
         (
             "AND 发动机 更换",
@@ -263,11 +319,18 @@ pub async fn run(scratch: &Path, docs: usize) -> anyhow::Result<Vec<Row>> {
                     (Occur::Must, tq(bare.words, "更换")),
                 ]))
             }),
+            Box::new(|_| {
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Must, exact_q("发动机")),
+                    (Occur::Must, exact_q("更换")),
+                ]))
+            }),
         ),
         (
             "phrase \"更换前刹车片\"",
             Box::new(|_| req(Some("\"更换前刹车片\""))),
             Box::new(|_| Box::new(PhraseQuery::new_with_offset(phrase_terms.clone()))),
+            Box::new(|_| exact_q("更换前刹车片")),
         ),
         (
             "filtered 更换 + WX + 2021-2022",
@@ -281,7 +344,14 @@ pub async fn run(scratch: &Path, docs: usize) -> anyhow::Result<Vec<Row>> {
                 Box::new(BooleanQuery::new(vec![
                     (Occur::Must, tq(bare.words, "更换")),
                     (Occur::Must, tq(bare.category, "WX")),
-                    (Occur::Must, range()),
+                    (Occur::Must, range(&bare)),
+                ]))
+            }),
+            Box::new(|_| {
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Must, exact_q("更换")),
+                    (Occur::Must, tq(exact.category, "WX")),
+                    (Occur::Must, range(&exact)),
                 ]))
             }),
         ),
@@ -292,28 +362,41 @@ pub async fn run(scratch: &Path, docs: usize) -> anyhow::Result<Vec<Row>> {
                 ..req(None)
             }),
             Box::new(|i| tq(bare.vin, &vins[i % vins.len()])),
+            Box::new(|i| tq(exact.vin, &vins[i % vins.len()])),
         ),
     ];
-    for (name, ours, theirs) in &cases {
-        let (_, bare_p99) = time_queries(300, |i| bare_search(theirs(i).as_ref()));
+    for (name, ours, jieba, same) in &cases {
+        let (_, jieba_p99) =
+            time_queries(300, |i| bare_search(&bare, &bare_reader, jieba(i).as_ref()));
+        let (_, same_p99) = time_queries(300, |i| {
+            bare_search(&exact, &exact_reader, same(i).as_ref())
+        });
         let (_, p99) = time_queries(300, |i| {
             std::hint::black_box(index.search(&ours(i), &visibility).expect("search"));
         });
         let (_, staff_p99) = time_queries(300, |i| {
             std::hint::black_box(index.search(&ours(i), &staff).expect("search"));
         });
+        let all = format!("query p99 {name}, top 20 + facets + snippets");
         rows.push(Row::latency(
-            &format!("query p99 {name}, top 20 + facets + snippets"),
+            &all,
             p99,
-            "bare tantivy top 20 + fetch",
-            bare_p99,
+            "bare tantivy, same exact matching, top 20 + count + fetch",
+            same_p99,
             "µs",
         ));
         rows.push(Row::latency(
             &format!("query p99 {name}, as BJ01 staff"),
             staff_p99,
-            "bare tantivy top 20 + fetch",
-            bare_p99,
+            "bare tantivy, same exact matching, top 20 + count + fetch",
+            same_p99,
+            "µs",
+        ));
+        rows.push(Row::latency(
+            &all,
+            p99,
+            "bare tantivy, jieba words, top 20 + count + fetch",
+            jieba_p99,
             "µs",
         ));
     }
