@@ -2,13 +2,22 @@
 //! same run, and reports each figure next to its ceiling as a ratio.
 //!
 //! ```text
-//! cargo run --release --bin dangan-bench -- [--docs 100000] [--out target/bench]
+//! cargo bench --bench dangan-bench -- [--docs 100000] [--out target/bench] [--million]
 //! ```
 //!
-//! Writes `report.md` (the table the README quotes) and `report.json`.
+//! In-process: crypto, hashing, durable puts, log appends, indexing and queries
+//! (dangan's index layer against bare tantivy). Then the real `dangan` binary
+//! over HTTP on loopback: filing, search against a bare actix + tantivy
+//! endpoint, a 1 GiB file, rebuild, cold start. Writes `report.md` (the table
+//! the README quotes), `report.json` and `latency-vs-concurrency.svg`.
 
+mod bare;
 mod ceilings;
+mod http;
+mod load;
+mod plot;
 mod search;
+mod server;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -28,6 +37,25 @@ struct Args {
     /// Scratch folder (on the disk to measure).
     #[arg(long)]
     scratch: Option<PathBuf>,
+    /// Seconds of HTTP load per search query and side.
+    #[arg(long, default_value_t = 5.0)]
+    search_secs: f64,
+    /// 50 KiB documents filed over HTTP in the filing scenario.
+    #[arg(long, default_value_t = 3000)]
+    filing_docs: usize,
+    /// Size of the large-file scenario in MiB (0 skips it).
+    #[arg(long, default_value_t = 1024)]
+    big_mib: usize,
+    /// The 1M-document scenario: `--docs 1000000`, in-process query timings
+    /// skipped (they would repeat the 100k figures at ten times the wait).
+    #[arg(long)]
+    million: bool,
+    /// Only the in-process measurements (no server).
+    #[arg(long)]
+    no_http: bool,
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
 }
 
 /// One line of the report: dangan's figure and the ceiling it is compared with.
@@ -109,14 +137,55 @@ fn main() -> anyhow::Result<()> {
     rows.extend(runtime.block_on(ceilings::durable_puts(scratch.path()))?);
     eprintln!("retrieval log appends…");
     rows.extend(runtime.block_on(ceilings::audit_appends(scratch.path()))?);
-    eprintln!("search over {} generated records…", args.docs);
-    rows.extend(runtime.block_on(search::run(scratch.path(), args.docs))?);
+    let docs = if args.million { 1_000_000 } else { args.docs };
+    eprintln!("generating {docs} records…");
+    let records = dangan::corpus::generate(docs, 7);
+    let (search_rows, exact) = if args.million {
+        eprintln!("bare tantivy over {docs} records…");
+        let (exact, rate) = bare::build(&scratch.path().join("bare-exact"), true, &records)?;
+        (
+            vec![Row::rate(
+                "bare tantivy indexing, same analyses",
+                rate,
+                "itself",
+                rate,
+                "docs/s",
+            )],
+            exact,
+        )
+    } else {
+        eprintln!("search over {docs} generated records…");
+        runtime.block_on(search::run(scratch.path(), &records))?
+    };
+    let ceiling_of = |rows: &[Row], what: &str| {
+        rows.iter()
+            .find(|r| r.ceiling_what.contains(what) || r.what.contains(what))
+            .map_or(f64::NAN, |r| r.ceiling)
+    };
+    let put_ceiling = ceiling_of(&rows, "durable 50 KiB put, 16 writer(s)");
+    let index_ceiling = ceiling_of(&search_rows, "same analyses")
+        .min(ceiling_of(&search_rows, "characters + bigrams"));
+    rows.extend(search_rows);
+    let mut sweep = vec![];
+    if !args.no_http {
+        eprintln!("the server over HTTP…");
+        let settings = http::Settings {
+            search_secs: args.search_secs,
+            filing_docs: args.filing_docs,
+            big_mib: args.big_mib,
+            put_ceiling,
+            index_ceiling,
+        };
+        let (http_rows, points) =
+            runtime.block_on(http::run(scratch.path(), records, exact, &settings))?;
+        rows.extend(http_rows);
+        sweep = points;
+    }
 
     std::fs::create_dir_all(&args.out)?;
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let mut md = format!(
-        "dangan-bench, {} records, {cores} cores, {:.0} s, {}\n\n| what | dangan | ceiling (same run) | ratio |\n|---|---|---|---|\n",
-        args.docs,
+        "dangan-bench, {docs} records, {cores} cores, {:.0} s, {}\n\n| what | dangan | ceiling (same run) | ratio |\n|---|---|---|---|\n",
         started.elapsed().as_secs_f64(),
         chrono::Utc::now().format("%Y-%m-%d")
     );
@@ -135,8 +204,17 @@ fn main() -> anyhow::Result<()> {
     std::fs::write(args.out.join("report.md"), &md)?;
     std::fs::write(
         args.out.join("report.json"),
-        serde_json::to_vec_pretty(&rows)?,
+        serde_json::to_vec_pretty(&serde_json::json!({"rows": rows, "sweep": sweep}))?,
     )?;
+    if !sweep.is_empty() {
+        std::fs::write(
+            args.out.join("latency-vs-concurrency.svg"),
+            plot::svg(
+                &format!("HTTP search 发动机 at {docs} documents: latency vs. concurrency"),
+                &sweep,
+            ),
+        )?;
+    }
     println!("{md}");
     Ok(())
 }

@@ -1,0 +1,208 @@
+//! The real `dangan` server as a child process on loopback, its memory as the
+//! kernel reports it, and the few calls the scenarios need (log in, add users,
+//! file a record).
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const ADMIN_PASSWORD: &str = "bench-admin-password";
+const PASSWORD: &str = "bench-user-password";
+/// Fixed so that a server restarted on the same data directory can read it.
+const MASTER_KEY: &str = "5ab1e5ab1e5ab1e5ab1e5ab1e5ab1e5ab1e5ab1e5ab1e5ab1e5ab1e5ab1e5ab1";
+
+pub struct Server {
+    child: Child,
+    pub address: String,
+    /// From spawning the process to its first healthy answer.
+    pub start_secs: f64,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn dangan() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dangan"));
+    cmd.env("DANGAN_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("DANGAN__CRYPTO__MASTER_KEY", MASTER_KEY)
+        .env("DANGAN__SERVER__WORKERS", "2")
+        .env("DANGAN__AUTH__TOKEN_TTL_SECS", "86400")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    cmd
+}
+
+impl Server {
+    pub async fn start(data_dir: &Path) -> anyhow::Result<Server> {
+        let port = free_port();
+        let started = Instant::now();
+        let child = dangan()
+            .arg("--data-dir")
+            .arg(data_dir)
+            .arg("--bind")
+            .arg(format!("127.0.0.1:{port}"))
+            .spawn()?;
+        let address = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        loop {
+            if client
+                .get(format!("{address}/healthz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
+            {
+                break;
+            }
+            anyhow::ensure!(
+                started.elapsed() < Duration::from_secs(600),
+                "dangan did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Ok(Server {
+            child,
+            address,
+            start_secs: started.elapsed().as_secs_f64(),
+        })
+    }
+
+    fn status_kib(&self, key: &str) -> f64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with(key))
+                    .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            })
+            .unwrap_or(f64::NAN)
+    }
+
+    /// Resident memory now, MiB.
+    pub fn rss_mib(&self) -> f64 {
+        self.status_kib("VmRSS:") / 1024.0
+    }
+
+    /// Highest resident memory since the start, MiB.
+    pub fn peak_rss_mib(&self) -> f64 {
+        self.status_kib("VmHWM:") / 1024.0
+    }
+
+    /// SIGTERM, and wait for the graceful exit.
+    pub fn stop(mut self) -> anyhow::Result<()> {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()?;
+        let status = self.child.wait()?;
+        anyhow::ensure!(status.success(), "dangan exited with {status}");
+        Ok(())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `dangan reindex` on a stopped server's data directory; returns seconds.
+pub fn reindex(data_dir: &Path) -> anyhow::Result<f64> {
+    let t = Instant::now();
+    let status = dangan()
+        .arg("reindex")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .stdout(Stdio::null())
+        .status()?;
+    anyhow::ensure!(status.success(), "reindex failed: {status}");
+    Ok(t.elapsed().as_secs_f64())
+}
+
+pub async fn login(client: &reqwest::Client, address: &str, user: &str) -> anyhow::Result<String> {
+    let password = if user == "admin" {
+        ADMIN_PASSWORD
+    } else {
+        PASSWORD
+    };
+    let r: Value = client
+        .post(format!("{address}/api/v1/auth/login"))
+        .json(&json!({"username": user, "password": password}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(r["access_token"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("no token"))?
+        .to_string())
+}
+
+/// Group-level users: a clerk who files for every branch, staff who see every
+/// branch at every level, and staff of one branch.
+pub async fn add_users(client: &reqwest::Client, address: &str) -> anyhow::Result<()> {
+    let admin = login(client, address, "admin").await?;
+    for (name, role, branch, clearance) in [
+        ("clerk", "clerk", "*", "restricted"),
+        ("staff", "staff", "*", "restricted"),
+        ("staff_bj", "staff", "BJ01", "internal"),
+    ] {
+        client
+            .post(format!("{address}/api/v1/users"))
+            .bearer_auth(&admin)
+            .json(&json!({"username": name, "password": PASSWORD, "roles": [role],
+                          "branch": branch, "clearance": clearance}))
+            .send()
+            .await?
+            .error_for_status()?;
+    }
+    Ok(())
+}
+
+/// A filing request for one record with `body` as its file.
+pub fn filing(
+    client: &reqwest::Client,
+    address: &str,
+    token: &str,
+    metadata: &Value,
+    body: Vec<u8>,
+) -> reqwest::RequestBuilder {
+    let form = reqwest::multipart::Form::new()
+        .text("metadata", metadata.to_string())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(body)
+                .file_name("order.txt")
+                .mime_str("text/plain")
+                .expect("valid type"),
+        );
+    client
+        .post(format!("{address}/api/v1/documents"))
+        .bearer_auth(token)
+        .multipart(form)
+}
+
+/// `text` repeated and cut (at a character boundary) to about `size` bytes.
+pub fn padded(text: &str, size: usize) -> Vec<u8> {
+    if size == 0 || text.is_empty() {
+        return text.as_bytes().to_vec();
+    }
+    let mut out = String::with_capacity(size + 8);
+    while out.len() < size {
+        out.push_str(text);
+        out.push('\n');
+    }
+    let mut cut = size;
+    while !out.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    out.truncate(cut);
+    out.into_bytes()
+}
