@@ -30,7 +30,13 @@ pub fn svg(title: &str, points: &[Point]) -> String {
         conns.iter().copied().fold(f64::INFINITY, f64::min).max(1.0),
         conns.iter().copied().fold(1.0, f64::max).max(2.0),
     );
-    let y_lo = 10f64.powf(lats.iter().copied().fold(f64::INFINITY, f64::min).log10().floor());
+    let y_lo = 10f64.powf(
+        lats.iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min)
+            .log10()
+            .floor(),
+    );
     let y_hi = 10f64.powf(lats.iter().copied().fold(0.01, f64::max).log10().ceil());
     let x = |v: f64| log_scale(v, x_lo, x_hi, LEFT, W - RIGHT);
     let y = |v: f64| log_scale(v, y_lo, y_hi, H - BOTTOM, TOP);

@@ -174,10 +174,18 @@ pub async fn run(scratch: &Path, records: &[Record]) -> anyhow::Result<(Vec<Row>
             std::hint::black_box(exact.search(exact.query(case, i, &vins).as_ref()));
         });
         let (_, p99) = time_queries(300, |i| {
-            std::hint::black_box(index.search(&request(case, i, &vins), &visibility).expect("search"));
+            std::hint::black_box(
+                index
+                    .search(&request(case, i, &vins), &visibility)
+                    .expect("search"),
+            );
         });
         let (_, staff_p99) = time_queries(300, |i| {
-            std::hint::black_box(index.search(&request(case, i, &vins), &staff).expect("search"));
+            std::hint::black_box(
+                index
+                    .search(&request(case, i, &vins), &staff)
+                    .expect("search"),
+            );
         });
         let all = format!("query p99 {name}, top 20 + facets + snippets");
         let same = "bare tantivy, same exact matching, top 20 + count + fetch";

@@ -89,6 +89,12 @@ impl Server {
         self.status_kib("VmRSS:") / 1024.0
     }
 
+    /// Resident anonymous memory now (heap and stacks, without the mapped
+    /// index files the kernel can drop and re-read), MiB.
+    pub fn anon_mib(&self) -> f64 {
+        self.status_kib("RssAnon:") / 1024.0
+    }
+
     /// Highest resident memory since the start, MiB.
     pub fn peak_rss_mib(&self) -> f64 {
         self.status_kib("VmHWM:") / 1024.0
@@ -157,8 +163,10 @@ pub async fn add_users(client: &reqwest::Client, address: &str) -> anyhow::Resul
         client
             .post(format!("{address}/api/v1/users"))
             .bearer_auth(&admin)
-            .json(&json!({"username": name, "password": PASSWORD, "roles": [role],
-                          "branch": branch, "clearance": clearance}))
+            .json(
+                &json!({"username": name, "password": PASSWORD, "roles": [role],
+                          "branch": branch, "clearance": clearance}),
+            )
             .send()
             .await?
             .error_for_status()?;
@@ -174,13 +182,34 @@ pub fn filing(
     metadata: &Value,
     body: Vec<u8>,
 ) -> reqwest::RequestBuilder {
+    filing_as(
+        client,
+        address,
+        token,
+        metadata,
+        body,
+        "order.txt",
+        "text/plain",
+    )
+}
+
+/// A filing request with the file's name and type.
+pub fn filing_as(
+    client: &reqwest::Client,
+    address: &str,
+    token: &str,
+    metadata: &Value,
+    body: Vec<u8>,
+    filename: &str,
+    content_type: &str,
+) -> reqwest::RequestBuilder {
     let form = reqwest::multipart::Form::new()
         .text("metadata", metadata.to_string())
         .part(
             "file",
             reqwest::multipart::Part::bytes(body)
-                .file_name("order.txt")
-                .mime_str("text/plain")
+                .file_name(filename.to_string())
+                .mime_str(content_type)
                 .expect("valid type"),
         );
     client

@@ -18,7 +18,8 @@ use object_store::memory::InMemory;
 use object_store::path::Path;
 use object_store::prefix::PrefixStore;
 use object_store::{
-    ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig, WriteMultipart,
+    ClientOptions, GetResultPayload, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig,
+    WriteMultipart,
 };
 
 use secrecy::ExposeSecret;
@@ -233,7 +234,10 @@ impl BlobStore {
         path: &Path,
     ) -> Result<Option<BoxStream<'static, Result<Bytes>>>> {
         match self.inner.get(path).await {
-            Ok(result) => Ok(Some(result.into_stream().map_err(Error::from).boxed())),
+            Ok(result) => Ok(Some(match result.payload {
+                GetResultPayload::File(file, _) => file_stream(file, result.range),
+                GetResultPayload::Stream(s) => s.map_err(Error::from).boxed(),
+            })),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(e.into()),
         }
@@ -314,4 +318,37 @@ impl ObjectWriter {
             tracing::warn!(error = %e, "could not abort multipart upload");
         }
     }
+}
+
+/// Bytes read from a local file per blocking task when streaming it.
+const FILE_PIECE: u64 = 1 << 20;
+
+/// Streams `range` of a local file in 1 MiB pieces. object_store's own file
+/// stream reads 8 KiB per blocking task, which held 1 GiB downloads to ~330 MB/s.
+fn file_stream(
+    file: std::fs::File,
+    range: std::ops::Range<u64>,
+) -> BoxStream<'static, Result<Bytes>> {
+    let failed = |e: std::io::Error| {
+        Error::unavailable("storage_unavailable", "the object store is unavailable").with_source(e)
+    };
+    futures_util::stream::try_unfold((file, range), move |(mut file, range)| async move {
+        if range.start >= range.end {
+            return Ok(None);
+        }
+        let want = (range.end - range.start).min(FILE_PIECE);
+        let start = range.start;
+        let (file, piece) = tokio::task::spawn_blocking(move || {
+            use std::io::{Read, Seek, SeekFrom};
+            file.seek(SeekFrom::Start(start))?;
+            let mut piece = vec![0u8; want as usize];
+            file.read_exact(&mut piece)?;
+            Ok::<_, std::io::Error>((file, piece))
+        })
+        .await
+        .map_err(|e| failed(std::io::Error::other(e)))?
+        .map_err(failed)?;
+        Ok(Some((Bytes::from(piece), (file, start + want..range.end))))
+    })
+    .boxed()
 }
