@@ -163,7 +163,7 @@ impl Archive {
             match (&r.document_id, &r.vin) {
                 (Some(id), _) => ids.push(id.to_string()),
                 (None, Some(vin)) => {
-                    ids.extend(self.catalog.by_vin(vin).iter().map(|m| m.id.to_string()))
+                    ids.extend(self.catalog.ids_by_vin(vin).iter().map(|id| id.to_string()))
                 }
                 (None, None) => {}
             }
@@ -191,6 +191,7 @@ impl Archive {
                 let entry = self
                     .catalog
                     .resolve(key)
+                    .await?
                     .ok_or_else(|| Error::not_found("document"))?;
                 let m = &entry.manifest;
                 (
@@ -203,7 +204,7 @@ impl Archive {
             (None, Some(vin)) => {
                 let vin = Vin::parse(vin)
                     .map_err(|e| Error::invalid("invalid_vin", format!("vin: {e}")))?;
-                let docs = self.catalog.by_vin(vin.as_str());
+                let docs = self.catalog.by_vin(vin.as_str()).await?;
                 if docs.is_empty() {
                     return Err(Error::not_found("vehicle archive"));
                 }

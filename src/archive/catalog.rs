@@ -1,12 +1,16 @@
-//! The in-memory catalog of filed documents, rebuilt from the object store's
-//! manifests at start. Derived data: the store is the system of record.
+//! The catalog of filed documents, rebuilt from the object store's manifests at
+//! start. Derived data: the store is the system of record.
 //!
 //! It resolves archive numbers and VINs to documents, keeps the archive-number
 //! counters, and hands out one lock per document so that concurrent changes to the
-//! same document are applied one after the other.
+//! same document are applied one after the other. Memory stays small as the
+//! archive grows: per document it keeps only the id, archive number, VIN,
+//! revision and lock; whole manifests are read from the store on demand and kept
+//! in a bounded cache of the most recently used ones.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, RwLock};
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex, RwLock};
 
 use futures_util::{StreamExt, TryStreamExt};
 use object_store::path::Path;
@@ -18,17 +22,31 @@ use crate::storage::BlobStore;
 use crate::storage::envelope::Keyring;
 use crate::storage::manifest::{Manifest, Tombstone, manifest_path};
 
+/// Manifests kept in memory (the most recently used; a few KB each).
+pub const MANIFEST_CACHE: usize = 1024;
+
 #[derive(Clone)]
 pub struct Entry {
     pub manifest: Arc<Manifest>,
     pub lock: Arc<tokio::sync::Mutex<()>>,
 }
 
+/// What the catalog keeps of each document.
+struct Slim {
+    archive_no: Box<str>,
+    vin: Option<Box<str>>,
+    revision: u64,
+    /// For listing records past retention without reading every manifest.
+    retention_until: chrono::NaiveDate,
+    held: bool,
+    lock: Arc<tokio::sync::Mutex<()>>,
+}
+
 #[derive(Default)]
 struct Inner {
-    docs: HashMap<DocumentId, Entry>,
-    by_archive_no: HashMap<String, DocumentId>,
-    by_vin: HashMap<String, BTreeSet<DocumentId>>,
+    docs: HashMap<DocumentId, Slim>,
+    by_archive_no: HashMap<Box<str>, DocumentId>,
+    by_vin: HashMap<Box<str>, BTreeSet<DocumentId>>,
     /// Highest sequence handed out per series, and numbers handed back unused.
     counters: HashMap<Series, u64>,
     returned: HashMap<Series, BTreeSet<u64>>,
@@ -36,19 +54,29 @@ struct Inner {
     damaged: BTreeSet<DocumentId>,
 }
 
-#[derive(Default)]
 pub struct Catalog {
     inner: RwLock<Inner>,
+    cache: Mutex<lru::LruCache<DocumentId, Arc<Manifest>>>,
+    blob: BlobStore,
+    keyring: Arc<Keyring>,
     /// Content objects no manifest refers to, found at load (see [`Self::take_leftovers`]).
-    leftovers: std::sync::Mutex<Vec<Path>>,
+    leftovers: Mutex<Vec<Path>>,
 }
 
 impl Catalog {
     /// Reads every manifest in the store. A manifest that fails its integrity
     /// check is logged and remembered as damaged (reads of it answer with an
     /// integrity error); the rest of the archive stays available.
-    pub async fn load(blob: &BlobStore, keyring: &Keyring) -> Result<Self> {
-        let catalog = Catalog::default();
+    pub async fn load(blob: &BlobStore, keyring: &Arc<Keyring>) -> Result<Self> {
+        let catalog = Catalog {
+            inner: RwLock::default(),
+            cache: Mutex::new(lru::LruCache::new(
+                NonZeroUsize::new(MANIFEST_CACHE).expect("non-zero"),
+            )),
+            blob: blob.clone(),
+            keyring: keyring.clone(),
+            leftovers: Mutex::default(),
+        };
         let paths: Vec<Path> = blob.list(&Path::from("docs")).await?;
         // Disposed documents keep their archive numbers out of circulation.
         for p in &paths {
@@ -72,7 +100,9 @@ impl Catalog {
                 }
             })
             .collect();
-        let opened: Vec<(DocumentId, Result<Manifest>)> = futures_util::stream::iter(ids)
+        // Versions each readable manifest lists, to find content no manifest owns.
+        let mut versions: HashMap<DocumentId, Vec<u32>> = HashMap::new();
+        let mut opened = futures_util::stream::iter(ids)
             .map(|id| async move {
                 let bytes = blob
                     .get(&manifest_path(id))
@@ -80,12 +110,13 @@ impl Catalog {
                     .ok_or_else(|| Error::not_found("manifest"))?;
                 Ok::<_, Error>((id, Manifest::open(id, &bytes, keyring)))
             })
-            .buffer_unordered(16)
-            .try_collect()
-            .await?;
-        for (id, manifest) in opened {
+            .buffer_unordered(16);
+        while let Some((id, manifest)) = opened.try_next().await? {
             match manifest {
-                Ok(m) => catalog.insert(m),
+                Ok(m) => {
+                    versions.insert(id, m.versions.iter().map(|v| v.version).collect());
+                    catalog.index(&m);
+                }
                 Err(e) => {
                     tracing::error!(document = %id, error = ?e, "manifest failed its integrity check");
                     catalog
@@ -97,7 +128,7 @@ impl Catalog {
                 }
             }
         }
-        *catalog.leftovers.lock().expect("leftovers") = catalog.unreferenced(&paths);
+        *catalog.leftovers.lock().expect("leftovers") = catalog.unreferenced(&paths, &versions);
         Ok(catalog)
     }
 
@@ -106,7 +137,7 @@ impl Catalog {
     /// crashed after its tombstone. Their data keys were never stored (or are
     /// destroyed), so they can never be read. Documents whose manifest is damaged
     /// are left alone.
-    fn unreferenced(&self, paths: &[Path]) -> Vec<Path> {
+    fn unreferenced(&self, paths: &[Path], versions: &HashMap<DocumentId, Vec<u32>>) -> Vec<Path> {
         let inner = self.inner.read().expect("catalog lock");
         paths
             .iter()
@@ -118,13 +149,9 @@ impl Catalog {
                 let Some(doc) = DocumentId::parse(id) else {
                     return false;
                 };
-                match inner.docs.get(&doc) {
-                    Some(e) => !e
-                        .manifest
-                        .versions
-                        .iter()
-                        .any(|v| v.version.to_string() == *version),
-                    // Every manifest in the store was either opened (docs) or found damaged.
+                match versions.get(&doc) {
+                    Some(listed) => !listed.iter().any(|v| v.to_string() == *version),
+                    // Every manifest in the store was either opened or found damaged.
                     None => !inner.damaged.contains(&doc),
                 }
             })
@@ -147,51 +174,94 @@ impl Catalog {
         self.len() == 0
     }
 
-    /// Adds or replaces a document's manifest.
+    /// Adds or replaces a document's manifest (after it was written to the store).
     pub fn insert(&self, manifest: Manifest) {
+        self.index(&manifest);
+        let manifest = Arc::new(manifest);
+        self.cache
+            .lock()
+            .expect("manifest cache")
+            .put(manifest.id, manifest);
+    }
+
+    /// Records what the catalog keeps of `m` (not the manifest itself).
+    fn index(&self, m: &Manifest) {
         let mut inner = self.inner.write().expect("catalog lock");
-        let id = manifest.id;
-        let series = manifest.archive_no.series();
-        let seq = manifest.archive_no.seq;
+        let id = m.id;
+        let series = m.archive_no.series();
+        let seq = m.archive_no.seq;
         let counter = inner.counters.entry(series.clone()).or_insert(0);
         *counter = (*counter).max(seq);
         if let Some(set) = inner.returned.get_mut(&series) {
             set.remove(&seq);
         }
-        if let Some(old) = inner.docs.get(&id).map(|e| e.manifest.clone())
-            && let Some(vin) = old.vin()
-            && let Some(set) = inner.by_vin.get_mut(vin)
+        let archive_no: Box<str> = m.archive_no.to_string().into();
+        let vin: Option<Box<str>> = m.vin().map(Into::into);
+        let old = inner.docs.remove(&id);
+        if let Some(old) = &old
+            && old.vin != vin
+            && let Some(old_vin) = &old.vin
+            && let Some(set) = inner.by_vin.get_mut(old_vin)
         {
             set.remove(&id);
         }
-        inner
-            .by_archive_no
-            .insert(manifest.archive_no.to_string(), id);
-        if let Some(vin) = manifest.vin() {
-            inner.by_vin.entry(vin.to_string()).or_default().insert(id);
+        inner.by_archive_no.insert(archive_no.clone(), id);
+        if let Some(v) = &vin {
+            inner.by_vin.entry(v.clone()).or_default().insert(id);
         }
-        let lock = inner
-            .docs
-            .get(&id)
-            .map(|e| e.lock.clone())
-            .unwrap_or_default();
+        let lock = old.map(|o| o.lock).unwrap_or_default();
         inner.docs.insert(
             id,
-            Entry {
-                manifest: Arc::new(manifest),
+            Slim {
+                archive_no,
+                vin,
+                revision: m.revision,
+                retention_until: m.retention_until,
+                held: m.legal_hold.is_some(),
                 lock,
             },
         );
     }
 
-    /// Resolves a document id or an archive number.
-    pub fn resolve(&self, key: &str) -> Option<Entry> {
+    /// The manifest of a catalogued document: from the cache, or read from the
+    /// store (`None` if it is gone from the store meanwhile, e.g. disposed).
+    async fn manifest(&self, id: DocumentId) -> Result<Option<Arc<Manifest>>> {
+        if let Some(m) = self.cache.lock().expect("manifest cache").get(&id) {
+            return Ok(Some(m.clone()));
+        }
+        let Some(bytes) = self.blob.get(&manifest_path(id)).await? else {
+            return Ok(None);
+        };
+        let loaded = Arc::new(Manifest::open(id, &bytes, &self.keyring)?);
+        let mut cache = self.cache.lock().expect("manifest cache");
+        // A change written meanwhile put a newer revision here: keep that one.
+        match cache.get(&id) {
+            Some(newer) if newer.revision >= loaded.revision => Ok(Some(newer.clone())),
+            _ => {
+                cache.put(id, loaded.clone());
+                Ok(Some(loaded))
+            }
+        }
+    }
+
+    fn id_of(&self, key: &str) -> Option<(DocumentId, Arc<tokio::sync::Mutex<()>>)> {
         let inner = self.inner.read().expect("catalog lock");
         let id = match DocumentId::parse(key) {
             Some(id) => id,
             None => *inner.by_archive_no.get(key)?,
         };
-        inner.docs.get(&id).cloned()
+        inner.docs.get(&id).map(|d| (id, d.lock.clone()))
+    }
+
+    /// Resolves a document id or an archive number.
+    pub async fn resolve(&self, key: &str) -> Result<Option<Entry>> {
+        let Some((id, lock)) = self.id_of(key) else {
+            return Ok(None);
+        };
+        Ok(self
+            .manifest(id)
+            .await?
+            .map(|manifest| Entry { manifest, lock }))
     }
 
     pub fn is_damaged(&self, key: &str) -> bool {
@@ -204,29 +274,65 @@ impl Catalog {
         })
     }
 
-    /// Every document's manifest.
-    pub fn all(&self) -> Vec<Arc<Manifest>> {
+    /// Every document's id and manifest revision.
+    pub fn revisions(&self) -> Vec<(DocumentId, u64)> {
         self.inner
             .read()
             .expect("catalog lock")
             .docs
-            .values()
-            .map(|e| e.manifest.clone())
+            .iter()
+            .map(|(id, d)| (*id, d.revision))
             .collect()
     }
 
-    pub fn by_vin(&self, vin: &str) -> Vec<Arc<Manifest>> {
+    /// Documents whose retention ended before `today` and that are not on hold.
+    pub fn retention_ended(&self, today: chrono::NaiveDate) -> Vec<DocumentId> {
+        self.inner
+            .read()
+            .expect("catalog lock")
+            .docs
+            .iter()
+            .filter(|(_, d)| d.retention_until < today && !d.held)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Every document's id.
+    pub fn ids(&self) -> Vec<DocumentId> {
+        self.revisions().into_iter().map(|(id, _)| id).collect()
+    }
+
+    /// A document's manifest by id (`None` if it is not, or no longer, filed).
+    pub async fn get(&self, id: DocumentId) -> Result<Option<Arc<Manifest>>> {
+        if !self
+            .inner
+            .read()
+            .expect("catalog lock")
+            .docs
+            .contains_key(&id)
+        {
+            return Ok(None);
+        }
+        self.manifest(id).await
+    }
+
+    /// The documents of a vehicle, by id.
+    pub fn ids_by_vin(&self, vin: &str) -> Vec<DocumentId> {
         let inner = self.inner.read().expect("catalog lock");
         inner
             .by_vin
             .get(vin)
-            .map(|ids| {
-                ids.iter()
-                    .filter_map(|id| inner.docs.get(id))
-                    .map(|e| e.manifest.clone())
-                    .collect()
-            })
+            .map(|ids| ids.iter().copied().collect())
             .unwrap_or_default()
+    }
+
+    /// The manifests of a vehicle's documents.
+    pub async fn by_vin(&self, vin: &str) -> Result<Vec<Arc<Manifest>>> {
+        let mut out = vec![];
+        for id in self.ids_by_vin(vin) {
+            out.extend(self.get(id).await?);
+        }
+        Ok(out)
     }
 
     /// Hands out the next archive number of a series: a number handed back by a
@@ -261,15 +367,15 @@ impl Catalog {
     /// Removes a disposed document; its number stays reserved.
     pub fn remove(&self, id: DocumentId) {
         let mut inner = self.inner.write().expect("catalog lock");
-        if let Some(entry) = inner.docs.remove(&id) {
-            let m = entry.manifest;
-            inner.by_archive_no.remove(&m.archive_no.to_string());
-            if let Some(vin) = m.vin()
+        if let Some(d) = inner.docs.remove(&id) {
+            inner.by_archive_no.remove(&d.archive_no);
+            if let Some(vin) = &d.vin
                 && let Some(set) = inner.by_vin.get_mut(vin)
             {
                 set.remove(&id);
             }
         }
+        self.cache.lock().expect("manifest cache").pop(&id);
     }
 
     /// Gives back a number whose filing failed before anyone saw it.

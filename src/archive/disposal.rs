@@ -173,19 +173,19 @@ impl Archive {
             )))
         } else {
             // Holds can be set after the proposal: check again at execution.
-            d.documents
-                .iter()
-                .find(|l| {
-                    self.catalog
-                        .resolve(&l.document_id.to_string())
-                        .is_some_and(|e| e.manifest.legal_hold.is_some())
-                })
-                .map(|l| {
-                    Error::invalid(
+            let mut held = None;
+            for l in &d.documents {
+                if let Some(m) = self.catalog.get(l.document_id).await?
+                    && m.legal_hold.is_some()
+                {
+                    held = Some(Error::invalid(
                         "legal_hold",
                         format!("{} was put on legal hold after the proposal", l.archive_no),
-                    )
-                })
+                    ));
+                    break;
+                }
+            }
+            held
         };
         if let Some(e) = refusal {
             self.audit
@@ -213,7 +213,7 @@ impl Archive {
         line: &RegisterLine,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let Some(entry) = self.catalog.resolve(&line.document_id.to_string()) else {
+        let Some(entry) = self.catalog.resolve(&line.document_id.to_string()).await? else {
             return Ok(()); // already disposed by an earlier, interrupted run
         };
         let _guard = entry.lock.lock().await;

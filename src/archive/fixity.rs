@@ -39,9 +39,13 @@ impl Archive {
         max_bytes_per_sec: u64,
     ) -> Result<FixityReport> {
         let started = Instant::now();
-        let manifests = self.catalog.all();
         let (mut versions, mut bytes, mut damaged) = (0, 0u64, vec![]);
-        for m in &manifests {
+        let ids = self.catalog.ids();
+        for &id in &ids {
+            // One manifest at a time: memory stays flat however large the archive.
+            let Some(m) = self.catalog.get(id).await? else {
+                continue; // disposed of meanwhile
+            };
             for v in &m.versions {
                 versions += 1;
                 let outcome = match self.read_streaming(m.id, v).await {
@@ -86,7 +90,7 @@ impl Archive {
             }
         }
         let report = FixityReport {
-            documents: manifests.len(),
+            documents: ids.len(),
             versions,
             bytes,
             seconds: started.elapsed().as_secs_f64(),

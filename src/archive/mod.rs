@@ -166,7 +166,7 @@ impl Archive {
         key: &str,
         action: &'static str,
     ) -> Result<(catalog::Entry, Option<String>)> {
-        let Some(entry) = self.catalog.resolve(key) else {
+        let Some(entry) = self.catalog.resolve(key).await? else {
             if self.catalog.is_damaged(key) {
                 let detail = serde_json::json!({"reason": "manifest damaged", "document": key});
                 self.audit
@@ -228,6 +228,7 @@ impl Archive {
         let current = self
             .catalog
             .resolve(key)
+            .await?
             .ok_or_else(|| Error::not_found("document"))?
             .manifest;
         if !self.can_read_content(p, &current) {

@@ -129,6 +129,7 @@ impl Archive {
         let mut docs: Vec<_> = self
             .catalog
             .by_vin(vin.as_str())
+            .await?
             .into_iter()
             .filter(|m| {
                 granted.contains(&m.id.to_string()) || self.policy.can_see(&p, super::scope(m))

@@ -88,16 +88,16 @@ impl Archive {
     ) -> Result<Vec<DocumentSummary>> {
         let p = self.require(ctx, Action::RetentionRead).await?;
         let today = as_of.unwrap_or_else(|| self.clock.now().date_naive());
-        let mut due: Vec<_> = self
-            .catalog
-            .all()
-            .into_iter()
-            .filter(|m| {
-                m.retention_until < today
-                    && m.legal_hold.is_none()
-                    && self.policy.can_see(&p, super::scope(m))
-            })
-            .collect();
+        let mut due = vec![];
+        for id in self.catalog.retention_ended(today) {
+            if let Some(m) = self.catalog.get(id).await?
+                && m.retention_until < today
+                && m.legal_hold.is_none()
+                && self.policy.can_see(&p, super::scope(&m))
+            {
+                due.push(m);
+            }
+        }
         due.sort_by_key(|m| (m.retention_until, m.archive_no.to_string()));
         self.audit
             .record(

@@ -57,9 +57,9 @@ impl Archive {
         let started = Instant::now();
         let active = self.keyring.active_id().to_string();
         let mut manifests_rewrapped = 0;
-        let all = self.catalog.all();
+        let all = self.catalog.ids();
         self.set_rotation(|s| (s.checked, s.documents) = (0, all.len()));
-        for (n, m) in all.iter().enumerate() {
+        for (n, id) in all.iter().enumerate() {
             if n > 0 && n % 1000 == 0 {
                 tracing::info!(
                     checked = n,
@@ -68,7 +68,7 @@ impl Archive {
                     "key rotation"
                 );
             }
-            if self.rewrap_manifest(m.id, &active).await? {
+            if self.rewrap_manifest(*id, &active).await? {
                 manifests_rewrapped += 1;
             }
             self.set_rotation(|s| s.checked = n + 1);
@@ -94,12 +94,13 @@ impl Archive {
                 }
             }
         }
-        remaining += self
-            .catalog
-            .all()
-            .iter()
-            .filter(|m| m.versions.iter().any(|v| v.key.kek != active))
-            .count();
+        for id in self.catalog.ids() {
+            if let Some(m) = self.catalog.get(id).await?
+                && m.versions.iter().any(|v| v.key.kek != active)
+            {
+                remaining += 1;
+            }
+        }
         let report = RotationReport {
             active_key: active,
             manifests_rewrapped,
@@ -183,11 +184,11 @@ impl Archive {
     /// Rewraps one document's manifest if any of its keys is not under `active`.
     /// A document disposed of meanwhile is skipped.
     async fn rewrap_manifest(&self, id: DocumentId, active: &str) -> Result<bool> {
-        let Some(entry) = self.catalog.resolve(&id.to_string()) else {
+        let Some(entry) = self.catalog.resolve(&id.to_string()).await? else {
             return Ok(false);
         };
         let _guard = entry.lock.lock().await;
-        let Some(current) = self.catalog.resolve(&id.to_string()) else {
+        let Some(current) = self.catalog.resolve(&id.to_string()).await? else {
             return Ok(false);
         };
         let current = current.manifest;

@@ -137,13 +137,17 @@ impl Archive {
     /// catalog are removed. Returns how many documents were (re)indexed.
     pub async fn catch_up_index(&self) -> Result<usize> {
         let indexed = self.index.indexed_revisions()?;
-        let manifests = self.catalog.all();
+        let revisions = self.catalog.revisions();
         let mut updated = 0;
-        let known: HashSet<String> = manifests.iter().map(|m| m.id.to_string()).collect();
-        for m in &manifests {
-            if indexed.get(&m.id.to_string()) != Some(&m.revision) {
-                let text = self.text_of(m).await;
-                self.index.upsert(m, &text);
+        let known: HashSet<String> = revisions.iter().map(|(id, _)| id.to_string()).collect();
+        for (id, revision) in revisions {
+            if indexed.get(&id.to_string()) != Some(&revision) {
+                // Read only what needs (re)indexing, one manifest at a time.
+                let Some(m) = self.catalog.get(id).await? else {
+                    continue;
+                };
+                let text = self.text_of(&m).await;
+                self.index.upsert(&m, &text);
                 updated += 1;
             }
         }
