@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use futures_util::StreamExt;
 use serde_json::json;
 
 use super::Archive;
@@ -14,6 +15,9 @@ use crate::error::Result;
 use crate::index::analysis::mask_pii;
 use crate::index::{SearchRequest, SearchResults, Visibility};
 use crate::storage::manifest::Manifest;
+
+/// Documents read at once while the index catches up with the store.
+const CATCH_UP_READS: usize = 8;
 
 /// The text of a just-stored version and whether it could be extracted.
 pub(super) async fn text_of_upload(
@@ -140,13 +144,23 @@ impl Archive {
         let revisions = self.catalog.revisions();
         let mut updated = 0;
         let known: HashSet<String> = revisions.iter().map(|(id, _)| id.to_string()).collect();
-        for (id, revision) in revisions {
-            if indexed.get(&id.to_string()) != Some(&revision) {
-                // Read only what needs (re)indexing, one manifest at a time.
+        // Read only what needs (re)indexing: manifest and text of a few documents
+        // at a time, so store latency overlaps; the index writer takes them in turn.
+        let stale = revisions
+            .iter()
+            .filter(|(id, revision)| indexed.get(&id.to_string()) != Some(revision))
+            .map(|(id, _)| *id);
+        let mut read = futures_util::stream::iter(stale)
+            .map(|id| async move {
                 let Some(m) = self.catalog.get(id).await? else {
-                    continue;
+                    return Ok(None);
                 };
                 let text = self.text_of(&m).await;
+                Ok::<_, crate::error::Error>(Some((m, text)))
+            })
+            .buffer_unordered(CATCH_UP_READS);
+        while let Some(next) = read.next().await {
+            if let Some((m, text)) = next? {
                 self.index.upsert(&m, &text);
                 updated += 1;
             }
