@@ -17,6 +17,8 @@ use crate::bare::{self, Bare, CASES};
 use crate::{Row, percentile};
 
 const HEAP: usize = 200_000_000;
+/// Timed runs of each query per side: enough for a p99 of ten samples.
+const QUERY_SAMPLES: usize = 1000;
 
 fn manifest(i: usize, r: &dangan::corpus::Record, scheme: &Classification) -> Manifest {
     let metadata =
@@ -167,20 +169,20 @@ pub async fn run(scratch: &Path, records: &[Record]) -> anyhow::Result<(Vec<Row>
         granted: vec![],
     };
     for (case, name) in CASES.iter().enumerate() {
-        let (_, jieba_p99) = time_queries(300, |i| {
+        let (_, jieba_p99) = time_queries(QUERY_SAMPLES, |i| {
             std::hint::black_box(jieba.search(jieba.query(case, i, &vins).as_ref()));
         });
-        let (_, same_p99) = time_queries(300, |i| {
+        let (_, same_p99) = time_queries(QUERY_SAMPLES, |i| {
             std::hint::black_box(exact.search(exact.query(case, i, &vins).as_ref()));
         });
-        let (_, p99) = time_queries(300, |i| {
+        let (_, p99) = time_queries(QUERY_SAMPLES, |i| {
             std::hint::black_box(
                 index
                     .search(&request(case, i, &vins), &visibility)
                     .expect("search"),
             );
         });
-        let (_, staff_p99) = time_queries(300, |i| {
+        let (_, staff_p99) = time_queries(QUERY_SAMPLES, |i| {
             std::hint::black_box(
                 index
                     .search(&request(case, i, &vins), &staff)
