@@ -112,9 +112,9 @@ pub fn vin_tails(records: &[Record]) -> Vec<String> {
 }
 
 /// Indexes `records` through dangan's index layer and into bare tantivy, times
-/// the queries of [`CASES`] on each; returns the rows and the bare index with
-/// dangan's exact matching (the HTTP scenarios serve it).
-pub async fn run(scratch: &Path, records: &[Record]) -> anyhow::Result<(Vec<Row>, Bare)> {
+/// the queries of [`CASES`] on each; returns the rows, the bare index with
+/// dangan's exact matching (the HTTP scenarios serve it) and its indexing rate.
+pub async fn run(scratch: &Path, records: &[Record]) -> anyhow::Result<(Vec<Row>, Bare, f64)> {
     let docs = records.len();
     let scheme = Classification::from_toml(include_str!("../../schema/classification.toml"))
         .map_err(anyhow::Error::msg)?;
@@ -207,5 +207,5 @@ pub async fn run(scratch: &Path, records: &[Record]) -> anyhow::Result<(Vec<Row>
             "µs",
         ));
     }
-    Ok((rows, exact))
+    Ok((rows, exact, exact_rate))
 }
