@@ -185,8 +185,27 @@ async fn the_server_rides_out_an_object_store_outage_and_a_hung_store() {
         reqwest::get(app.url("/readyz")).await.unwrap().status(),
         200
     );
-    let r = file(&app, &clerk, "恢复后").await;
-    assert_eq!(r.status(), 201, "filing works again");
+    // A restarted SeaweedFS lists before its volumes take writes again (the
+    // master re-learns them from the volume server's heartbeat), so filing may
+    // be refused a little longer: each refusal must be a clean 503 that takes
+    // no archive number, and filing must work again without a restart of ours.
+    let started = Instant::now();
+    let r = loop {
+        let r = file(&app, &clerk, "恢复后").await;
+        if r.status() == 201 {
+            break r;
+        }
+        assert_eq!(
+            error_code(r).await,
+            (503, "storage_unavailable".into()),
+            "refused while the store's volumes come back"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "filing works again within a minute of the store's return"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
     let after: Value = r.json().await.unwrap();
     assert_eq!(
         after["archive_no"], "BJ01-WX-2026-000006",
