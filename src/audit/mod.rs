@@ -12,9 +12,11 @@
 pub mod chain;
 pub mod checkpoint;
 pub mod query;
+mod scan;
 mod writer;
 
 pub use chain::{VerifyReport, record_hash, verify, verify_with};
+pub use scan::Touched;
 pub use writer::{AuditLog, Head};
 
 use serde::{Deserialize, Serialize};

@@ -1,13 +1,14 @@
 //! The single writer of the retrieval log, with group commit.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, Seek, SeekFrom, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 
 use tokio::sync::oneshot;
 
-use super::chain::{GENESIS, Line, record_hash};
+use super::chain::{Line, record_hash};
+use super::scan::{Touched, scan};
 use super::{Event, Record};
 use crate::error::{Error, Result};
 
@@ -28,7 +29,8 @@ pub struct AuditLog {
 }
 
 /// The last durable record: its sequence number and hash, and the file length.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Also the mark a snapshot of derived state keeps of the log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Head {
     pub seq: u64,
     pub hash: String,
@@ -47,6 +49,17 @@ impl AuditLog {
     /// Opens (or creates) the log at `path` and starts its writer thread. A torn
     /// last line left by a crash mid-write is cut off: it was never acknowledged.
     pub fn open(path: &Path) -> std::result::Result<Self, String> {
+        Self::open_after(path, None).map(|(log, _)| log)
+    }
+
+    /// Like [`AuditLog::open`], reading only the records after `mark` when the
+    /// log still holds that record where the mark says. Returns the records
+    /// after the mark that name a document, or `None` when the mark was not
+    /// usable (absent, or from another log) and the whole file was read.
+    pub fn open_after(
+        path: &Path,
+        mark: Option<&Head>,
+    ) -> std::result::Result<(Self, Option<Vec<Touched>>), String> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -57,8 +70,14 @@ impl AuditLog {
             .create(true)
             .open(path)
             .map_err(|e| format!("cannot open retrieval log {}: {e}", path.display()))?;
-        let (len, next_seq, prev_hash) =
-            scan(&mut file).map_err(|e| format!("retrieval log {}: {e}", path.display()))?;
+        let scanned =
+            scan(&mut file, mark).map_err(|e| format!("retrieval log {}: {e}", path.display()))?;
+        let Head {
+            seq,
+            hash: prev_hash,
+            len,
+        } = scanned.head;
+        let next_seq = seq + 1;
         file.set_len(len)
             .map_err(|e| format!("retrieval log: {e}"))?;
         file.sync_all().map_err(|e| format!("retrieval log: {e}"))?;
@@ -79,11 +98,12 @@ impl AuditLog {
             .name("audit-writer".into())
             .spawn(move || writer.run(rx))
             .map_err(|e| format!("cannot start the retrieval log writer: {e}"))?;
-        Ok(AuditLog {
+        let log = AuditLog {
             tx,
             path: path.to_path_buf(),
             head,
-        })
+        };
+        Ok((log, scanned.after_mark))
     }
 
     /// The last durable record.
@@ -114,31 +134,6 @@ impl AuditLog {
             Err(_) => Err(unavailable()),
         }
     }
-}
-
-/// Finds the end of the last complete record, the next sequence number and the
-/// last hash.
-fn scan(file: &mut File) -> std::io::Result<(u64, u64, String)> {
-    file.seek(SeekFrom::Start(0))?;
-    let mut reader = std::io::BufReader::new(&*file);
-    let (mut good_len, mut seq, mut hash) = (0u64, 0u64, GENESIS.to_string());
-    let mut buf = String::new();
-    loop {
-        buf.clear();
-        let n = reader.read_line(&mut buf)?;
-        if n == 0 || !buf.ends_with('\n') {
-            break;
-        }
-        match serde_json::from_str::<Line>(&buf) {
-            Ok(line) => {
-                seq = line.record.seq;
-                hash = line.hash;
-                good_len += n as u64;
-            }
-            Err(_) => break,
-        }
-    }
-    Ok((good_len, seq + 1, hash))
 }
 
 impl Writer {

@@ -11,7 +11,7 @@
 //! - [`JiebaTokenizer`]: jieba's search mode (whole words plus their sub-words), for
 //!   ranking by words rather than characters.
 //!
-//! [`ANALYZER_VERSION`] is recorded in the index; changing either tokenizer must
+//! [`ANALYZER_VERSION`] is recorded in the index; changing a tokenizer or the schema must
 //! bump it, which makes the next start rebuild the index.
 
 use std::sync::OnceLock;
@@ -20,7 +20,7 @@ use jieba_rs::Jieba;
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 use unicode_normalization::UnicodeNormalization;
 
-pub const ANALYZER_VERSION: u32 = 4;
+pub const ANALYZER_VERSION: u32 = 5;
 pub const CHARS: &str = "dangan_chars";
 pub const WORDS: &str = "dangan_words";
 pub const BIGRAMS: &str = "dangan_bigrams";

@@ -176,22 +176,26 @@ impl SearchIndex {
 
     /// Revision of every indexed document, by id, to find what is missing or stale.
     pub fn indexed_revisions(&self) -> Result<HashMap<String, u64>> {
+        // From the id and revision columns: reading stored documents would
+        // decompress the whole doc store (every body) at each start.
         let searcher = self.reader.searcher();
-        let mut out = HashMap::new();
+        let mut out = HashMap::with_capacity(searcher.num_docs() as usize);
+        let mut id = String::new();
         for segment in searcher.segment_readers() {
-            let store = segment.get_store_reader(64).map_err(index_error)?;
-            for doc_id in segment.doc_ids_alive() {
-                let doc: TantivyDocument = store.get(doc_id).map_err(index_error)?;
-                let id = doc
-                    .get_first(self.fields.id)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_string();
-                let rev = doc
-                    .get_first(self.fields.revision)
-                    .and_then(|v| v.as_u64())
-                    .unwrap_or(0);
-                out.insert(id, rev);
+            let ff = segment.fast_fields();
+            let ids = ff
+                .str("id")
+                .map_err(index_error)?
+                .ok_or_else(|| index_error("the id column is missing"))?;
+            let revisions = ff.u64("revision").map_err(index_error)?;
+            for doc in segment.doc_ids_alive() {
+                let Some(ord) = ids.ords().first(doc) else {
+                    continue;
+                };
+                id.clear();
+                if ids.ord_to_str(ord, &mut id).map_err(index_error)? {
+                    out.insert(id.clone(), revisions.first(doc).unwrap_or(0));
+                }
             }
         }
         Ok(out)

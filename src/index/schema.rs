@@ -65,7 +65,7 @@ pub fn build() -> (Schema, Fields) {
             .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
     let fields = Fields {
-        id: b.add_text_field("id", STRING | STORED),
+        id: b.add_text_field("id", STRING | STORED | FAST),
         archive_no: b.add_text_field("archive_no", STRING | STORED),
         revision: b.add_u64_field("revision", STORED | FAST),
         title: b.add_text_field("title", STORED),
