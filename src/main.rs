@@ -124,6 +124,10 @@ fn reindex(config: Config) -> anyhow::Result<()> {
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?;
     }
+    // From the store alone: the catalog snapshot is derived data too.
+    dangan::archive::catalog::snapshot::remove(
+        &config.data_dir.join(dangan::startup::SNAPSHOT_FILE),
+    )?;
     actix_web::rt::System::new().block_on(async move {
         let state =
             dangan::startup::open_state(config, std::sync::Arc::new(dangan::clock::SystemClock))
@@ -133,6 +137,7 @@ fn reindex(config: Config) -> anyhow::Result<()> {
             "search index rebuilt: {} documents",
             state.archive.index().num_docs()
         );
+        state.close().await;
         Ok(())
     })
 }
@@ -149,6 +154,7 @@ fn fixity(config: Config) -> anyhow::Result<()> {
             .fixity_check(&ctx, 0)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        state.close().await;
         println!("{}", serde_json::to_string_pretty(&report)?);
         if report.ok {
             Ok(())
@@ -172,6 +178,7 @@ fn rotate(config: Config) -> anyhow::Result<()> {
             ))
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        state.close().await;
         println!("{}", serde_json::to_string_pretty(&report)?);
         Ok(())
     })

@@ -18,6 +18,10 @@ pub struct Metrics {
     latency: Histogram,
     pub documents: Gauge,
     pub audit_records: Gauge,
+    /// 1 if the catalog came from its snapshot at start, 0 if from the store.
+    pub catalog_from_snapshot: Gauge,
+    /// Manifests read from the store to load the catalog at start.
+    pub catalog_manifests_read: Gauge,
 }
 
 impl Default for Metrics {
@@ -43,12 +47,26 @@ impl Default for Metrics {
             "records in the retrieval log",
             audit_records.clone(),
         );
+        let catalog_from_snapshot = Gauge::default();
+        let catalog_manifests_read = Gauge::default();
+        registry.register(
+            "start_catalog_from_snapshot",
+            "1 if the catalog was loaded from its snapshot at start, 0 if from the store",
+            catalog_from_snapshot.clone(),
+        );
+        registry.register(
+            "start_catalog_manifests_read",
+            "manifests read from the store to load the catalog at start",
+            catalog_manifests_read.clone(),
+        );
         Metrics {
             registry,
             requests,
             latency,
             documents,
             audit_records,
+            catalog_from_snapshot,
+            catalog_manifests_read,
         }
     }
 }

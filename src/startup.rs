@@ -3,6 +3,8 @@
 //! `port()`, so tests run the real application on port 0.
 
 use std::io::Write;
+
+use sha2::Digest;
 use std::net::TcpListener;
 use std::path::Path;
 use std::sync::Arc;
@@ -16,9 +18,8 @@ use object_store::path::Path as ObjectPath;
 use secrecy::ExposeSecret;
 
 use crate::archive::access::{AccessLimits, AccessStore};
-use crate::archive::catalog::Catalog;
+use crate::archive::catalog::snapshot;
 use crate::archive::{Archive, ArchiveParts, Limits};
-use crate::audit::AuditLog;
 use crate::audit::checkpoint::{AuditSigner, spawn_checkpointer};
 use crate::audit::query::Auditing;
 use crate::auth::Policy;
@@ -38,6 +39,8 @@ const BUILTIN_CLASSIFICATION: &str = include_str!("../schema/classification.toml
 const BUILTIN_ROLES: &str = include_str!("../schema/roles.toml");
 const BUILTIN_MASKING: &str = include_str!("../schema/masking.toml");
 const KEYCHECK: &str = "system/keycheck";
+/// The catalog snapshot, in the data directory.
+pub const SNAPSHOT_FILE: &str = "catalog.snapshot";
 
 /// Everything the handlers reach through `web::Data`.
 pub struct AppState {
@@ -52,6 +55,22 @@ pub struct AppState {
 pub struct Application {
     server: Server,
     port: u16,
+    state: web::Data<AppState>,
+}
+
+impl AppState {
+    /// What a clean stop leaves behind: a clean catalog snapshot, so the next
+    /// start reads no manifest. Call once nothing is served any more.
+    pub async fn close(&self) {
+        if let Err(e) = self
+            .archive
+            .catalog()
+            .save_snapshot(&self.auditing.log, true)
+            .await
+        {
+            tracing::error!(error = ?e, "catalog snapshot at stop failed; the next start reads the store");
+        }
+    }
 }
 
 impl Application {
@@ -77,6 +96,8 @@ impl Application {
             state.config.fixity.max_mb_per_sec,
         );
         let data = web::Data::new(state);
+        let state = data.clone();
+        spawn_snapshots(Arc::downgrade(&data.clone().into_inner()));
         if fixity.0 > 0 {
             // A weak reference, so the schedule never keeps a stopped server's state
             // (and its index lock) alive.
@@ -125,7 +146,11 @@ impl Application {
         .map_err(|e| format!("cannot start the HTTP server: {e}"))?
         .run();
         tracing::info!(port, "listening");
-        Ok(Application { server, port })
+        Ok(Application {
+            server,
+            port,
+            state,
+        })
     }
 
     /// Stops the server from elsewhere (tests, signal handlers).
@@ -137,9 +162,42 @@ impl Application {
         self.port
     }
 
+    /// Serves until stopped (SIGTERM, SIGINT or [`Self::handle`]); in-flight
+    /// requests finish, then the catalog snapshot is written.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.state.close().await;
+        served
     }
+}
+
+/// How often a running server snapshots its catalog when documents changed:
+/// a crash then replays at most this long's changes at the next start.
+const SNAPSHOT_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
+fn spawn_snapshots(state: std::sync::Weak<AppState>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SNAPSHOT_EVERY);
+        tick.tick().await;
+        let mut saved = None;
+        loop {
+            tick.tick().await;
+            let Some(state) = state.upgrade() else { return };
+            let changes = state.archive.catalog().changes().begun();
+            if saved == Some(changes) {
+                continue;
+            }
+            match state
+                .archive
+                .catalog()
+                .save_snapshot(&state.auditing.log, false)
+                .await
+            {
+                Ok(()) => saved = Some(changes),
+                Err(e) => tracing::error!(error = ?e, "catalog snapshot failed"),
+            }
+        }
+    });
 }
 
 /// Gives every request an id (returned as `x-request-id`) and logs one line per
@@ -194,7 +252,7 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppStat
             describe(&e)
         )
     })?;
-    check_master_key(&blob, &keyring).await?;
+    let store_id = check_master_key(&blob, &keyring).await?;
     let users = UserStore::load(blob.clone(), keyring.clone())
         .await
         .map_err(|e| format!("cannot load users: {}", describe(&e)))?;
@@ -210,15 +268,14 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppStat
     } else {
         None
     };
-    let audit = AuditLog::open(&config.data_dir.join("audit").join("retrieval.log"))?;
-    let catalog = Catalog::load(&blob, &keyring)
-        .await
-        .map_err(|e| format!("cannot load the archive: {}", describe(&e)))?;
-    tracing::info!(
-        documents = catalog.len(),
-        store = blob.describe(),
-        "archive loaded"
-    );
+    let (catalog, audit, loaded) = snapshot::open_with_log(
+        &config.data_dir.join(SNAPSHOT_FILE),
+        &config.data_dir.join("audit").join("retrieval.log"),
+        &blob,
+        &keyring,
+        &store_id,
+    )
+    .await?;
     let limits = Limits {
         max_upload_bytes: config.server.max_upload_bytes,
         verify_before_send_bytes: config.server.verify_before_send_bytes,
@@ -276,6 +333,12 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppStat
             "search index caught up with the archive"
         );
     }
+    // From here a crash replays only what changes after this point.
+    archive
+        .catalog()
+        .save_snapshot(&audit, false)
+        .await
+        .map_err(|e| describe(&e))?;
     let accounts = Accounts::new(
         users,
         tokens,
@@ -305,11 +368,18 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppStat
         signer,
         policy: policy.clone(),
     };
+    let metrics = crate::metrics::Metrics::default();
+    metrics
+        .catalog_from_snapshot
+        .set(i64::from(loaded.from_snapshot));
+    metrics
+        .catalog_manifests_read
+        .set(loaded.manifests_read as i64);
     Ok(AppState {
         archive,
         accounts,
         auditing,
-        metrics: crate::metrics::Metrics::default(),
+        metrics,
         blob,
         config,
     })
@@ -389,25 +459,33 @@ fn load_keyring(config: &Config) -> Result<Keyring, String> {
 }
 
 /// Refuses to start with a master key that does not match the archive.
-async fn check_master_key(blob: &BlobStore, keyring: &Keyring) -> Result<(), String> {
+/// Checks the configured master key against the store's key check object (made
+/// at the first start). Returns an identity of the store: a hash of that
+/// object, which is random, so another store (or a fresh one) differs.
+async fn check_master_key(blob: &BlobStore, keyring: &Keyring) -> Result<String, String> {
     let path = ObjectPath::from(KEYCHECK);
+    let identity = |bytes: &[u8]| hex::encode(sha2::Sha256::digest(bytes));
     match blob
         .get(&path)
         .await
         .map_err(|e| format!("object store: {}", describe(&e)))?
     {
         Some(bytes) => match keyring.open(KEYCHECK, &bytes) {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(identity(&bytes)),
             Err(CryptoError::UnknownKey(id)) => Err(format!(
                 "wrong master key: the archive was written with master key {id}, but the configured key is {}",
                 keyring.active_id()
             )),
             Err(e) => Err(format!("wrong master key or damaged key check object: {e}")),
         },
-        None => blob
-            .put(&path, keyring.seal(KEYCHECK, b"dangan key check"))
-            .await
-            .map_err(|e| format!("object store: {}", describe(&e))),
+        None => {
+            let sealed = keyring.seal(KEYCHECK, b"dangan key check");
+            let id = identity(&sealed);
+            blob.put(&path, sealed)
+                .await
+                .map_err(|e| format!("object store: {}", describe(&e)))?;
+            Ok(id)
+        }
     }
 }
 

@@ -8,6 +8,8 @@
 //! revision and lock; whole manifests are read from the store on demand and kept
 //! in a bounded cache of the most recently used ones.
 
+pub mod snapshot;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, RwLock};
@@ -20,7 +22,8 @@ use crate::domain::{ArchiveNo, DocumentId};
 use crate::error::{Error, Result};
 use crate::storage::BlobStore;
 use crate::storage::envelope::Keyring;
-use crate::storage::manifest::{Manifest, Tombstone, manifest_path};
+use crate::storage::manifest::{Manifest, Tombstone, manifest_path, tombstone_path};
+use snapshot::Changes;
 
 /// Manifests kept in memory (the most recently used; a few KB each).
 pub const MANIFEST_CACHE: usize = 1024;
@@ -39,6 +42,8 @@ struct Slim {
     /// For listing records past retention without reading every manifest.
     retention_until: chrono::NaiveDate,
     held: bool,
+    /// Versions are numbered 1..=latest; content beyond is no version's.
+    latest_version: u32,
     lock: Arc<tokio::sync::Mutex<()>>,
 }
 
@@ -49,6 +54,8 @@ struct Inner {
     by_vin: HashMap<Box<str>, BTreeSet<DocumentId>>,
     /// Highest sequence handed out per series, and numbers handed back unused.
     counters: HashMap<Series, u64>,
+    /// Highest sequence of a disposed document per series (from tombstones).
+    reserved: HashMap<Series, u64>,
     returned: HashMap<Series, BTreeSet<u64>>,
     /// Documents whose manifest failed its integrity check at load.
     damaged: BTreeSet<DocumentId>,
@@ -56,6 +63,11 @@ struct Inner {
 
 pub struct Catalog {
     inner: RwLock<Inner>,
+    /// Changes under way, for a consistent snapshot (see [`snapshot`]).
+    changes: Changes,
+    /// Where snapshots of this catalog are kept, and the identity of the store
+    /// they describe (none in memory-only use).
+    snapshot_path: Option<(std::path::PathBuf, String)>,
     cache: Mutex<lru::LruCache<DocumentId, Arc<Manifest>>>,
     blob: BlobStore,
     keyring: Arc<Keyring>,
@@ -68,15 +80,7 @@ impl Catalog {
     /// check is logged and remembered as damaged (reads of it answer with an
     /// integrity error); the rest of the archive stays available.
     pub async fn load(blob: &BlobStore, keyring: &Arc<Keyring>) -> Result<Self> {
-        let catalog = Catalog {
-            inner: RwLock::default(),
-            cache: Mutex::new(lru::LruCache::new(
-                NonZeroUsize::new(MANIFEST_CACHE).expect("non-zero"),
-            )),
-            blob: blob.clone(),
-            keyring: keyring.clone(),
-            leftovers: Mutex::default(),
-        };
+        let catalog = Catalog::empty(blob, keyring);
         let paths: Vec<Path> = blob.list(&Path::from("docs")).await?;
         // Disposed documents keep their archive numbers out of circulation.
         for p in &paths {
@@ -100,8 +104,6 @@ impl Catalog {
                 }
             })
             .collect();
-        // Versions each readable manifest lists, to find content no manifest owns.
-        let mut versions: HashMap<DocumentId, Vec<u32>> = HashMap::new();
         let mut opened = futures_util::stream::iter(ids)
             .map(|id| async move {
                 let bytes = blob
@@ -113,10 +115,7 @@ impl Catalog {
             .buffer_unordered(16);
         while let Some((id, manifest)) = opened.try_next().await? {
             match manifest {
-                Ok(m) => {
-                    versions.insert(id, m.versions.iter().map(|v| v.version).collect());
-                    catalog.index(&m);
-                }
+                Ok(m) => catalog.index(&m),
                 Err(e) => {
                     tracing::error!(document = %id, error = ?e, "manifest failed its integrity check");
                     catalog
@@ -128,8 +127,73 @@ impl Catalog {
                 }
             }
         }
-        *catalog.leftovers.lock().expect("leftovers") = catalog.unreferenced(&paths, &versions);
+        *catalog.leftovers.lock().expect("leftovers") = catalog.unreferenced(&paths);
         Ok(catalog)
+    }
+
+    fn empty(blob: &BlobStore, keyring: &Arc<Keyring>) -> Self {
+        Catalog {
+            inner: RwLock::default(),
+            changes: Changes::default(),
+            snapshot_path: None,
+            cache: Mutex::new(lru::LruCache::new(
+                NonZeroUsize::new(MANIFEST_CACHE).expect("non-zero"),
+            )),
+            blob: blob.clone(),
+            keyring: keyring.clone(),
+            leftovers: Mutex::default(),
+        }
+    }
+
+    /// Brings one document up to date with the store: its manifest as stored
+    /// now, or, when there is none, its removal (and its number's reservation
+    /// if a tombstone says it was disposed).
+    pub async fn refresh(&self, id: DocumentId) -> Result<()> {
+        self.cache.lock().expect("manifest cache").pop(&id);
+        match self.blob.get(&manifest_path(id)).await? {
+            Some(bytes) => match Manifest::open(id, &bytes, &self.keyring) {
+                Ok(m) => {
+                    self.inner
+                        .write()
+                        .expect("catalog lock")
+                        .damaged
+                        .remove(&id);
+                    self.index(&m);
+                }
+                Err(e) => {
+                    tracing::error!(document = %id, error = ?e, "manifest failed its integrity check");
+                    self.remove(id);
+                    self.inner.write().expect("catalog lock").damaged.insert(id);
+                }
+            },
+            None => {
+                if let Some(bytes) = self.blob.get(&tombstone_path(id)).await? {
+                    let t = Tombstone::open(id, &bytes, &self.keyring)?;
+                    self.reserve(&t.archive_no);
+                }
+                self.remove(id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Lists the store for content no document owns (after an unclean stop),
+    /// for [`Self::take_leftovers`].
+    pub async fn find_leftovers(&self) -> Result<()> {
+        let paths = self.blob.list(&Path::from("docs")).await?;
+        *self.leftovers.lock().expect("leftovers") = self.unreferenced(&paths);
+        Ok(())
+    }
+
+    /// Keeps snapshots at `path`, of the store `store_id`, from now on.
+    pub fn keep_snapshots_at(&mut self, path: std::path::PathBuf, store_id: String) {
+        self.snapshot_path = Some((path, store_id));
+    }
+
+    /// Changes under way: a change to a document begins here before its log
+    /// record is written and is done once the catalog shows it.
+    pub fn changes(&self) -> &Changes {
+        &self.changes
     }
 
     /// Content objects that no readable manifest lists: left by a filing or a new
@@ -137,7 +201,7 @@ impl Catalog {
     /// crashed after its tombstone. Their data keys were never stored (or are
     /// destroyed), so they can never be read. Documents whose manifest is damaged
     /// are left alone.
-    fn unreferenced(&self, paths: &[Path], versions: &HashMap<DocumentId, Vec<u32>>) -> Vec<Path> {
+    fn unreferenced(&self, paths: &[Path]) -> Vec<Path> {
         let inner = self.inner.read().expect("catalog lock");
         paths
             .iter()
@@ -149,9 +213,11 @@ impl Catalog {
                 let Some(doc) = DocumentId::parse(id) else {
                     return false;
                 };
-                match versions.get(&doc) {
-                    Some(listed) => !listed.iter().any(|v| v.to_string() == *version),
-                    // Every manifest in the store was either opened or found damaged.
+                match inner.docs.get(&doc) {
+                    Some(d) => !version
+                        .parse::<u32>()
+                        .is_ok_and(|v| (1..=d.latest_version).contains(&v)),
+                    // Every manifest in the store was either read or found damaged.
                     None => !inner.damaged.contains(&doc),
                 }
             })
@@ -218,6 +284,7 @@ impl Catalog {
                 revision: m.revision,
                 retention_until: m.retention_until,
                 held: m.legal_hold.is_some(),
+                latest_version: m.latest().version,
                 lock,
             },
         );
@@ -360,6 +427,8 @@ impl Catalog {
     /// Marks an archive number as used for good (a disposed document's).
     pub fn reserve(&self, archive_no: &ArchiveNo) {
         let mut inner = self.inner.write().expect("catalog lock");
+        let reserved = inner.reserved.entry(archive_no.series()).or_insert(0);
+        *reserved = (*reserved).max(archive_no.seq);
         let counter = inner.counters.entry(archive_no.series()).or_insert(0);
         *counter = (*counter).max(archive_no.seq);
     }
@@ -369,6 +438,10 @@ impl Catalog {
         let mut inner = self.inner.write().expect("catalog lock");
         if let Some(d) = inner.docs.remove(&id) {
             inner.by_archive_no.remove(&d.archive_no);
+            if let Ok(no) = ArchiveNo::parse(&d.archive_no) {
+                let reserved = inner.reserved.entry(no.series()).or_insert(0);
+                *reserved = (*reserved).max(no.seq);
+            }
             if let Some(vin) = &d.vin
                 && let Some(set) = inner.by_vin.get_mut(vin)
             {

@@ -229,6 +229,10 @@ impl Archive {
             disposal: disposal.to_string(),
             disposed_at: now,
         };
+        let change = self
+            .catalog
+            .changes()
+            .begin("document.dispose", &self.audit);
         self.audit
             .record(
                 ctx.event("document.dispose", Outcome::Allowed)
@@ -247,6 +251,7 @@ impl Archive {
         }
         self.index.delete(&m.id.to_string());
         self.catalog.remove(m.id);
+        change.done();
         Ok(())
     }
 

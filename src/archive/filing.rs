@@ -139,6 +139,7 @@ impl Archive {
             .event("document.file", Outcome::Allowed)
             .document(id, &archive_no, manifest.vin())
             .detail(json!({"version": 1, "bytes": manifest.versions[0].size, "category": manifest.metadata.category}));
+        let change = self.catalog.changes().begin("document.file", &self.audit);
         let written = async {
             self.audit.record(event).await?;
             self.blob
@@ -157,6 +158,7 @@ impl Archive {
         let view = DocumentView::of(&manifest);
         self.index.upsert(&manifest, &text);
         self.catalog.insert(manifest);
+        change.done();
         Ok(view)
     }
 
@@ -213,6 +215,10 @@ impl Archive {
             key: stored.key,
         });
         next.revision += 1;
+        let change = self
+            .catalog
+            .changes()
+            .begin("document.version.add", &self.audit);
         self.audit
             .record(
                 event(Outcome::Allowed)
@@ -225,6 +231,7 @@ impl Archive {
         let view = DocumentView::of(&next);
         self.index.upsert(&next, &text);
         self.catalog.insert(next);
+        change.done();
         Ok(view)
     }
 
@@ -313,6 +320,10 @@ impl Archive {
         });
         next.revision += 1;
         let detail = json!({"fields": fields, "reason": reason, "old": mask_value(&old), "new": mask_value(&new)});
+        let change = self
+            .catalog
+            .changes()
+            .begin("document.correct", &self.audit);
         self.audit
             .record(event(Outcome::Allowed).detail(detail))
             .await?;
@@ -323,6 +334,7 @@ impl Archive {
         let text = self.text_of(&next).await;
         self.index.upsert(&next, &text);
         self.catalog.insert(next);
+        change.done();
         Ok(view)
     }
 }

@@ -66,6 +66,10 @@ impl Archive {
             set_at: Utc::now(),
         });
         next.revision += 1;
+        let change = self
+            .catalog
+            .changes()
+            .begin("document.legal_hold", &self.audit);
         self.audit
             .record(event(Outcome::Allowed).detail(json!({"hold": request.hold, "reason": reason})))
             .await?;
@@ -76,6 +80,7 @@ impl Archive {
         let text = self.text_of(&next).await;
         self.index.upsert(&next, &text);
         self.catalog.insert(next);
+        change.done();
         Ok(view)
     }
 

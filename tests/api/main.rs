@@ -19,6 +19,7 @@ mod matrix;
 mod retention;
 mod scale;
 mod search;
+mod snapshot;
 mod soak;
 mod storage_conformance;
 mod store_faults;

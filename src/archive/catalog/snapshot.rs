@@ -1,0 +1,499 @@
+//! Snapshots of the catalog in the data directory, so that start-up does not
+//! read and decrypt every manifest in the store.
+//!
+//! A snapshot holds what the catalog keeps of each document, the archive
+//! numbers disposals reserved, and the retrieval log's head when it was taken
+//! (its *mark*). Every change to a document writes its durable log record
+//! before it touches the store, so the documents named by change records after
+//! the mark are exactly the ones the snapshot may be behind on: start-up reads
+//! those manifests again and nothing else. A change under way when a snapshot
+//! is taken holds the mark back to the log head it started at ([`Changes`]),
+//! and a change that ended without reaching the catalog (an error, a dropped
+//! request) holds it back for the rest of the process, since its write may
+//! still have reached the store.
+//!
+//! The file is sealed with the master key (it holds VINs) and replaced
+//! atomically. Anything wrong with it — missing, another store's, another
+//! log's, unreadable — means a full load from the store, which stays the
+//! system of record; `dangan reindex` removes it first.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+
+use super::{Catalog, Slim};
+use crate::audit::{AuditLog, Head};
+use crate::domain::{ArchiveNo, DocumentId};
+use crate::error::{Error, Result};
+use crate::storage::BlobStore;
+use crate::storage::envelope::Keyring;
+
+/// Bumped when the file's layout changes; another version means a full load.
+const FORMAT: u32 = 1;
+/// What the sealed file is bound to.
+const CONTEXT: &str = "dangan/catalog-snapshot/v1";
+
+/// The actions that change a document (and so the catalog). A change must
+/// [`Changes::begin`] with one of them before its log record is written.
+pub const CHANGING_ACTIONS: [&str; 5] = [
+    "document.file",
+    "document.version.add",
+    "document.correct",
+    "document.legal_hold",
+    "document.dispose",
+];
+
+/// What the catalog keeps of one document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageDoc {
+    pub id: DocumentId,
+    pub archive_no: String,
+    pub vin: Option<String>,
+    pub revision: u64,
+    pub retention_until: chrono::NaiveDate,
+    pub held: bool,
+    pub latest_version: u32,
+}
+
+/// The catalog's state, as a snapshot keeps it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Image {
+    pub docs: Vec<ImageDoc>,
+    /// The highest archive number a disposal reserved, per series.
+    pub reserved: Vec<String>,
+    /// Documents whose manifest failed its integrity check.
+    pub damaged: Vec<DocumentId>,
+}
+
+/// The snapshot file.
+#[derive(Serialize, Deserialize)]
+pub struct Snapshot {
+    format: u32,
+    /// The identity of the object store it describes (from its key check object).
+    store: String,
+    /// The retrieval log's head the snapshot is current up to.
+    pub mark: Head,
+    /// Written at a graceful stop with no change left unfinished: no write can
+    /// have left content behind that no manifest owns.
+    pub clean: bool,
+    pub taken_at: chrono::DateTime<chrono::Utc>,
+    pub image: Image,
+}
+
+/// Changes under way, each with the log head it began at.
+#[derive(Default)]
+pub struct Changes {
+    state: Mutex<ChangeState>,
+}
+
+#[derive(Default)]
+struct ChangeState {
+    next: u64,
+    open: BTreeMap<u64, Head>,
+    /// The earliest start of a change that ended without reaching the catalog.
+    held_back: Option<Head>,
+}
+
+/// One change under way; [`Change::done`] once the catalog shows it.
+pub struct Change<'a> {
+    changes: &'a Changes,
+    key: u64,
+    done: bool,
+}
+
+impl Changes {
+    /// Registers a change about to write its log record for `action`.
+    pub fn begin(&self, action: &str, log: &AuditLog) -> Change<'_> {
+        debug_assert!(
+            CHANGING_ACTIONS.contains(&action),
+            "{action} changes a document: list it in CHANGING_ACTIONS"
+        );
+        let mut state = self.state.lock().expect("changes lock");
+        let key = state.next;
+        state.next += 1;
+        state.open.insert(key, log.head());
+        Change {
+            changes: self,
+            key,
+            done: false,
+        }
+    }
+
+    /// How many changes have begun so far.
+    pub fn begun(&self) -> u64 {
+        self.state.lock().expect("changes lock").next
+    }
+
+    /// The mark for a snapshot taken now, and whether no change is unfinished.
+    fn mark(&self, log: &AuditLog) -> (Head, bool) {
+        let state = self.state.lock().expect("changes lock");
+        // Read under the lock: a change that begins later starts at or after it.
+        let head = log.head();
+        let earliest = state
+            .open
+            .values()
+            .chain(&state.held_back)
+            .min_by_key(|h| h.seq)
+            .cloned();
+        match earliest {
+            Some(h) if h.seq < head.seq => (h, false),
+            Some(_) => (head, false),
+            None => (head, true),
+        }
+    }
+}
+
+impl Change<'_> {
+    pub fn done(mut self) {
+        self.done = true;
+    }
+}
+
+impl Drop for Change<'_> {
+    fn drop(&mut self) {
+        let mut state = self.changes.state.lock().expect("changes lock");
+        let Some(start) = state.open.remove(&self.key) else {
+            return;
+        };
+        if !self.done && state.held_back.as_ref().is_none_or(|h| start.seq < h.seq) {
+            state.held_back = Some(start);
+        }
+    }
+}
+
+impl Catalog {
+    /// A catalog from an [`Image`] (no manifest is read). Documents changed
+    /// since the image was taken are brought up to date with [`Catalog::refresh`].
+    pub fn from_image(image: Image, blob: &BlobStore, keyring: &Arc<Keyring>) -> Result<Self> {
+        let catalog = Catalog::empty(blob, keyring);
+        {
+            let mut guard = catalog.inner.write().expect("catalog lock");
+            let inner = &mut *guard;
+            for raw in &image.reserved {
+                let no = ArchiveNo::parse(raw).map_err(Error::internal)?;
+                let counter = inner.counters.entry(no.series()).or_insert(0);
+                *counter = (*counter).max(no.seq);
+                inner.reserved.insert(no.series(), no.seq);
+            }
+            inner.docs.reserve(image.docs.len());
+            inner.by_archive_no.reserve(image.docs.len());
+            for d in image.docs {
+                let no = ArchiveNo::parse(&d.archive_no).map_err(Error::internal)?;
+                let counter = inner.counters.entry(no.series()).or_insert(0);
+                *counter = (*counter).max(no.seq);
+                let archive_no: Box<str> = d.archive_no.into();
+                let vin: Option<Box<str>> = d.vin.map(Into::into);
+                inner.by_archive_no.insert(archive_no.clone(), d.id);
+                if let Some(v) = &vin {
+                    inner.by_vin.entry(v.clone()).or_default().insert(d.id);
+                }
+                inner.docs.insert(
+                    d.id,
+                    Slim {
+                        archive_no,
+                        vin,
+                        revision: d.revision,
+                        retention_until: d.retention_until,
+                        held: d.held,
+                        latest_version: d.latest_version,
+                        lock: Arc::default(),
+                    },
+                );
+            }
+            inner.damaged = image.damaged.into_iter().collect();
+        }
+        Ok(catalog)
+    }
+
+    /// What a snapshot keeps of the catalog.
+    pub fn image(&self) -> Image {
+        let inner = self.inner.read().expect("catalog lock");
+        let mut docs: Vec<ImageDoc> = inner
+            .docs
+            .iter()
+            .map(|(id, d)| ImageDoc {
+                id: *id,
+                archive_no: d.archive_no.to_string(),
+                vin: d.vin.as_deref().map(str::to_string),
+                revision: d.revision,
+                retention_until: d.retention_until,
+                held: d.held,
+                latest_version: d.latest_version,
+            })
+            .collect();
+        docs.sort_by_key(|d| d.id);
+        let mut reserved: Vec<String> = inner
+            .reserved
+            .iter()
+            .map(|((branch, category, year), seq)| {
+                ArchiveNo {
+                    branch: branch.clone(),
+                    category: category.clone(),
+                    year: *year,
+                    seq: *seq,
+                }
+                .to_string()
+            })
+            .collect();
+        reserved.sort();
+        Image {
+            docs,
+            reserved,
+            damaged: inner.damaged.iter().copied().collect(),
+        }
+    }
+
+    /// Writes a snapshot of the catalog as it is now (nothing if the catalog
+    /// keeps none). `stopping`: the server has stopped taking requests, so the
+    /// snapshot is clean if no change is unfinished either.
+    pub async fn save_snapshot(&self, log: &AuditLog, stopping: bool) -> Result<()> {
+        let Some((path, store)) = self.snapshot_path.clone() else {
+            return Ok(());
+        };
+        let (mark, settled) = self.changes.mark(log);
+        let snapshot = Snapshot {
+            format: FORMAT,
+            store,
+            mark,
+            clean: stopping && settled,
+            taken_at: chrono::Utc::now(),
+            image: self.image(),
+        };
+        let keyring = self.keyring.clone();
+        tokio::task::spawn_blocking(move || write(&path, &keyring, &snapshot))
+            .await
+            .map_err(|e| Error::internal(format!("catalog snapshot: {e}")))?
+            .map_err(|e| Error::internal(format!("cannot write the catalog snapshot: {e}")))
+    }
+}
+
+/// Reads the snapshot at `path` if it is usable for `store`; says why not in
+/// the log otherwise.
+pub fn read(path: &Path, keyring: &Keyring, store: &str) -> Option<Snapshot> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => {
+            tracing::warn!(error = %e, "catalog snapshot unreadable: loading from the store");
+            return None;
+        }
+    };
+    let opened = keyring
+        .open(CONTEXT, &bytes)
+        .map_err(|e| e.to_string())
+        .and_then(|plain| postcard::from_bytes::<Snapshot>(&plain).map_err(|e| e.to_string()));
+    match opened {
+        Ok(s) if s.format == FORMAT && s.store == store => Some(s),
+        Ok(_) => {
+            tracing::warn!("catalog snapshot of another format or store: loading from the store");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "catalog snapshot unreadable: loading from the store");
+            None
+        }
+    }
+}
+
+/// Removes the snapshot at `path` (so the next start loads from the store).
+pub fn remove(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Seals and writes atomically: a temporary file, synced, renamed over the old
+/// one, the directory synced.
+fn write(path: &Path, keyring: &Keyring, snapshot: &Snapshot) -> std::io::Result<()> {
+    let plain = postcard::to_stdvec(snapshot).map_err(std::io::Error::other)?;
+    let sealed = keyring.seal(CONTEXT, &plain);
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(&sealed)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// How the catalog was loaded at start.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadReport {
+    /// From a snapshot (else from every manifest in the store).
+    pub from_snapshot: bool,
+    /// Manifests read from the store while loading.
+    pub manifests_read: usize,
+}
+
+/// Opens the retrieval log and the catalog together: from the snapshot at
+/// `snapshot_path` and the log's change records after its mark when both are
+/// usable, else by reading every manifest in the store. From then on the
+/// catalog keeps its snapshots at `snapshot_path`.
+pub async fn open_with_log(
+    snapshot_path: &Path,
+    log_path: &Path,
+    blob: &BlobStore,
+    keyring: &Arc<Keyring>,
+    store_id: &str,
+) -> std::result::Result<(Catalog, AuditLog, LoadReport), String> {
+    let started = std::time::Instant::now();
+    let snapshot = read(snapshot_path, keyring, store_id);
+    let (log, after_mark) = AuditLog::open_after(log_path, snapshot.as_ref().map(|s| &s.mark))?;
+    let failed = |e: Error| format!("cannot load the archive: {e}");
+    let (mut catalog, report) = match (snapshot, after_mark) {
+        (Some(snapshot), Some(after_mark)) => {
+            let clean = snapshot.clean;
+            let catalog = Catalog::from_image(snapshot.image, blob, keyring).map_err(failed)?;
+            let changed: std::collections::BTreeSet<DocumentId> = after_mark
+                .iter()
+                .filter(|t| CHANGING_ACTIONS.contains(&t.action.as_str()))
+                .filter_map(|t| DocumentId::parse(&t.document))
+                .collect();
+            use futures_util::{StreamExt, TryStreamExt};
+            futures_util::stream::iter(changed.iter().copied())
+                .map(|id| catalog.refresh(id))
+                .buffer_unordered(16)
+                .try_collect::<Vec<()>>()
+                .await
+                .map_err(failed)?;
+            if !clean {
+                catalog.find_leftovers().await.map_err(failed)?;
+            }
+            tracing::info!(
+                documents = catalog.len(),
+                changed_since = changed.len(),
+                after_clean_stop = clean,
+                ms = started.elapsed().as_millis() as u64,
+                "archive loaded from its catalog snapshot"
+            );
+            let report = LoadReport {
+                from_snapshot: true,
+                manifests_read: changed.len(),
+            };
+            (catalog, report)
+        }
+        _ => {
+            let catalog = Catalog::load(blob, keyring).await.map_err(failed)?;
+            tracing::info!(
+                documents = catalog.len(),
+                ms = started.elapsed().as_millis() as u64,
+                "archive loaded from the store"
+            );
+            let report = LoadReport {
+                from_snapshot: false,
+                manifests_read: catalog.len(),
+            };
+            (catalog, report)
+        }
+    };
+    catalog.keep_snapshots_at(snapshot_path.to_path_buf(), store_id.to_string());
+    Ok((catalog, log, report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{Context, Outcome};
+
+    async fn record(log: &AuditLog) -> u64 {
+        let ctx = Context::anonymous("r".into(), "local".into());
+        log.record(ctx.event("document.file", Outcome::Allowed))
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_change_under_way_holds_the_mark_back_until_it_is_done() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::open(&dir.path().join("log")).unwrap();
+        let changes = Changes::default();
+        record(&log).await;
+        assert_eq!(changes.mark(&log), (log.head(), true));
+
+        let change = changes.begin("document.file", &log);
+        let started = log.head();
+        record(&log).await;
+        record(&log).await;
+        assert_eq!(changes.mark(&log), (started.clone(), false));
+        change.done();
+        assert_eq!(changes.mark(&log), (log.head(), true));
+    }
+
+    #[tokio::test]
+    async fn a_change_that_never_reached_the_catalog_holds_it_back_for_good() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::open(&dir.path().join("log")).unwrap();
+        let changes = Changes::default();
+        record(&log).await;
+        let failed_at = log.head();
+        drop(changes.begin("document.correct", &log)); // an error, or a dropped request
+        let later = changes.begin("document.file", &log);
+        record(&log).await;
+        later.done();
+        record(&log).await;
+        assert_eq!(changes.mark(&log), (failed_at, false));
+        assert_eq!(changes.begun(), 2);
+    }
+
+    #[test]
+    fn an_image_survives_the_file_format() {
+        let keyring = Keyring::new(
+            crate::storage::envelope::MasterKey::from_bytes(
+                &crate::storage::envelope::random_bytes::<32>(),
+            )
+            .unwrap(),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog.snapshot");
+        let doc = ImageDoc {
+            id: DocumentId::new(),
+            archive_no: "BJ01-WX-2026-000007".into(),
+            vin: Some("LSVAU2180N2183294".into()),
+            revision: 3,
+            retention_until: chrono::NaiveDate::from_ymd_opt(2036, 5, 1).unwrap(),
+            held: true,
+            latest_version: 2,
+        };
+        let snapshot = Snapshot {
+            format: FORMAT,
+            store: "store-a".into(),
+            mark: Head {
+                seq: 9,
+                hash: "ab".repeat(32),
+                len: 4096,
+            },
+            clean: true,
+            taken_at: chrono::Utc::now(),
+            image: Image {
+                docs: vec![doc.clone()],
+                reserved: vec!["SH01-BX-2020-000002".into()],
+                damaged: vec![DocumentId::new()],
+            },
+        };
+        write(&path, &keyring, &snapshot).unwrap();
+        let raw = std::fs::read(&path).unwrap();
+        assert!(
+            !raw.windows(17).any(|w| w == b"LSVAU2180N2183294"),
+            "sealed: no VIN in the file"
+        );
+        let back = read(&path, &keyring, "store-a").expect("readable");
+        assert_eq!(back.image.docs, vec![doc]);
+        assert_eq!(back.image.reserved, snapshot.image.reserved);
+        assert_eq!(back.mark, snapshot.mark);
+        assert!(back.clean);
+        assert!(
+            read(&path, &keyring, "store-b").is_none(),
+            "another store's"
+        );
+        let other = Keyring::new(
+            crate::storage::envelope::MasterKey::from_bytes(
+                &crate::storage::envelope::random_bytes::<32>(),
+            )
+            .unwrap(),
+        );
+        assert!(read(&path, &other, "store-a").is_none(), "another key's");
+    }
+}
