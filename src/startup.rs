@@ -294,9 +294,14 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppStat
             .await
             .map_err(|e| format!("cannot remove a half-filed object: {}", describe(&e)))?;
     }
-    let staged = blob
-        .remove_staged_leftovers()
-        .map_err(|e| format!("cannot remove staging files of interrupted writes: {e}"))?;
+    // Staging files are left only by writes a crash interrupted; walking the
+    // whole local store for them is skipped after a clean stop.
+    let staged = if loaded.after_clean_stop {
+        0
+    } else {
+        blob.remove_staged_leftovers()
+            .map_err(|e| format!("cannot remove staging files of interrupted writes: {e}"))?
+    };
     if !leftovers.is_empty() || staged > 0 {
         tracing::warn!(
             objects = leftovers.len(),

@@ -1,7 +1,7 @@
 //! Search and the search index's upkeep: what each caller may find, the text
 //! that goes into the index, and catching the index up with the store.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use futures_util::StreamExt;
 use serde_json::json;
@@ -10,7 +10,7 @@ use super::Archive;
 use super::extract::{self, MAX_EXTRACT_BYTES, TextStatus};
 use crate::audit::{Context, Outcome};
 use crate::auth::{Action, Principal};
-use crate::domain::Role;
+use crate::domain::{DocumentId, Role};
 use crate::error::Result;
 use crate::index::analysis::mask_pii;
 use crate::index::{SearchRequest, SearchResults, Visibility};
@@ -140,15 +140,24 @@ impl Archive {
     /// indexed at an older revision are (re)indexed, documents no longer in the
     /// catalog are removed. Returns how many documents were (re)indexed.
     pub async fn catch_up_index(&self) -> Result<usize> {
-        let indexed = self.index.indexed_revisions()?;
+        // By document id, not by string: at a million documents two maps of
+        // id strings cost hundreds of MiB at each start.
+        let mut indexed: HashMap<DocumentId, u64> = HashMap::new();
+        let mut strays = vec![];
+        self.index
+            .each_indexed(|id, revision| match DocumentId::parse(id) {
+                Some(doc) => {
+                    indexed.insert(doc, revision);
+                }
+                None => strays.push(id.to_string()),
+            })?;
         let revisions = self.catalog.revisions();
         let mut updated = 0;
-        let known: HashSet<String> = revisions.iter().map(|(id, _)| id.to_string()).collect();
         // Read only what needs (re)indexing: manifest and text of a few documents
         // at a time, so store latency overlaps; the index writer takes them in turn.
         let stale = revisions
             .iter()
-            .filter(|(id, revision)| indexed.get(&id.to_string()) != Some(revision))
+            .filter(|(id, revision)| indexed.get(id) != Some(revision))
             .map(|(id, _)| *id);
         let mut read = futures_util::stream::iter(stale)
             .map(|id| async move {
@@ -165,7 +174,11 @@ impl Archive {
                 updated += 1;
             }
         }
+        let known: HashSet<DocumentId> = revisions.iter().map(|(id, _)| *id).collect();
         for id in indexed.keys().filter(|id| !known.contains(*id)) {
+            self.index.delete(&id.to_string());
+        }
+        for id in &strays {
             self.index.delete(id);
         }
         self.index.flush().await;

@@ -13,7 +13,6 @@ mod query;
 mod schema;
 mod snippet;
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -174,13 +173,11 @@ impl SearchIndex {
         }
     }
 
-    /// Revision of every indexed document, by id, to find what is missing or stale.
-    pub fn indexed_revisions(&self) -> Result<HashMap<String, u64>> {
-        // From the id and revision columns: reading stored documents would
-        // decompress the whole doc store (every body) at each start.
+    /// Calls `f` with the id and revision of every indexed document (to find
+    /// what is missing or stale), from the id and revision columns: reading stored documents would decompress the
+    /// whole doc store (every body) at each start.
+    pub fn each_indexed(&self, mut f: impl FnMut(&str, u64)) -> Result<()> {
         let searcher = self.reader.searcher();
-        let mut out = HashMap::with_capacity(searcher.num_docs() as usize);
-        let mut id = String::new();
         for segment in searcher.segment_readers() {
             let ff = segment.fast_fields();
             let ids = ff
@@ -188,17 +185,20 @@ impl SearchIndex {
                 .map_err(index_error)?
                 .ok_or_else(|| index_error("the id column is missing"))?;
             let revisions = ff.u64("revision").map_err(index_error)?;
+            // The ids in ordinal order, in one pass over the dictionary: looking
+            // each up by ordinal decompresses a dictionary block per document.
+            let mut by_ord: Vec<String> = Vec::with_capacity(ids.num_terms());
+            let mut terms = ids.dictionary().stream().map_err(index_error)?;
+            while terms.advance() {
+                by_ord.push(String::from_utf8_lossy(terms.key()).into_owned());
+            }
             for doc in segment.doc_ids_alive() {
-                let Some(ord) = ids.ords().first(doc) else {
-                    continue;
-                };
-                id.clear();
-                if ids.ord_to_str(ord, &mut id).map_err(index_error)? {
-                    out.insert(id.clone(), revisions.first(doc).unwrap_or(0));
+                if let Some(id) = ids.ords().first(doc).and_then(|o| by_ord.get(o as usize)) {
+                    f(id, revisions.first(doc).unwrap_or(0));
                 }
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Segments a search currently visits (each adds a fixed cost to a query).

@@ -326,6 +326,9 @@ pub struct LoadReport {
     pub from_snapshot: bool,
     /// Manifests read from the store while loading.
     pub manifests_read: usize,
+    /// From a snapshot taken at a graceful stop with no change unfinished:
+    /// no interrupted write can have left anything behind since.
+    pub after_clean_stop: bool,
 }
 
 /// Opens the retrieval log and the catalog together: from the snapshot at
@@ -372,6 +375,7 @@ pub async fn open_with_log(
             let report = LoadReport {
                 from_snapshot: true,
                 manifests_read: changed.len(),
+                after_clean_stop: clean,
             };
             (catalog, report)
         }
@@ -385,6 +389,7 @@ pub async fn open_with_log(
             let report = LoadReport {
                 from_snapshot: false,
                 manifests_read: catalog.len(),
+                after_clean_stop: false,
             };
             (catalog, report)
         }
