@@ -24,6 +24,7 @@ pub mod corpus;
 pub mod domain;
 pub mod error;
 pub mod index;
+pub mod memory;
 pub mod metrics;
 pub mod startup;
 pub mod storage;

@@ -60,7 +60,8 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
-    return_large_allocations_to_the_os();
+    // SAFETY: first thing in main, before any other thread exists.
+    unsafe { dangan::memory::tune_allocator() };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -189,27 +190,8 @@ fn serve(config: Config) -> anyhow::Result<()> {
         let app = Application::build(config)
             .await
             .map_err(anyhow::Error::msg)?;
+        dangan::memory::spawn_trimmer();
         app.run_until_stopped().await?;
         Ok(())
     })
-}
-
-/// Argon2id takes 19 MiB per password check. glibc's malloc raises its mmap
-/// threshold after such a block is freed and then keeps later ones in per-thread
-/// arenas for good, so a few logins on different threads would pin tens of MiB.
-/// A fixed threshold keeps blocks of 4 MiB and more in their own mappings, which
-/// are returned to the system when freed.
-///
-/// glibc also gives threads up to 8 arenas per core, and filing touches many
-/// threads (HTTP workers, the blocking pool of file I/O, the index and log
-/// writers): memory freed in one arena is not reused by another, so the heap
-/// grew to 341 MiB after filing 30,000 records where two arenas hold 140 MiB
-/// (dangan-bench, same run). Two arenas suit a 2-worker server.
-fn return_large_allocations_to_the_os() {
-    // SAFETY: mallopt only changes allocator tuning; it is called once, before
-    // any other thread exists.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 4 * 1024 * 1024);
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
 }

@@ -53,6 +53,10 @@ struct Args {
     /// Only the in-process measurements (no server).
     #[arg(long)]
     no_http: bool,
+    /// Keep the scratch folder (the server's data directory is `server/` in
+    /// it), e.g. to profile a start on a large archive.
+    #[arg(long)]
+    keep: bool,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -201,5 +205,8 @@ fn main() -> anyhow::Result<()> {
         )?;
     }
     println!("{md}");
+    if args.keep {
+        eprintln!("kept: {}", scratch.keep().display());
+    }
     Ok(())
 }

@@ -109,6 +109,13 @@ impl Server {
         anyhow::ensure!(status.success(), "dangan exited with {status}");
         Ok(())
     }
+
+    /// SIGKILL: a crash.
+    pub fn kill(mut self) -> anyhow::Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
 }
 
 impl Drop for Server {
