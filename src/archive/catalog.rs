@@ -8,9 +8,10 @@
 //! revision and lock; whole manifests are read from the store on demand and kept
 //! in a bounded cache of the most recently used ones.
 
+mod maps;
 pub mod snapshot;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -23,6 +24,7 @@ use crate::error::{Error, Result};
 use crate::storage::BlobStore;
 use crate::storage::envelope::Keyring;
 use crate::storage::manifest::{Manifest, Tombstone, manifest_path, tombstone_path};
+use maps::{Facts, Inner};
 use snapshot::Changes;
 
 /// Manifests kept in memory (the most recently used; a few KB each).
@@ -34,35 +36,14 @@ pub struct Entry {
     pub lock: Arc<tokio::sync::Mutex<()>>,
 }
 
-/// What the catalog keeps of each document.
-struct Slim {
-    archive_no: Box<str>,
-    vin: Option<Box<str>>,
-    revision: u64,
-    /// For listing records past retention without reading every manifest.
-    retention_until: chrono::NaiveDate,
-    held: bool,
-    /// Versions are numbered 1..=latest; content beyond is no version's.
-    latest_version: u32,
-    lock: Arc<tokio::sync::Mutex<()>>,
-}
-
-#[derive(Default)]
-struct Inner {
-    docs: HashMap<DocumentId, Slim>,
-    by_archive_no: HashMap<Box<str>, DocumentId>,
-    by_vin: HashMap<Box<str>, BTreeSet<DocumentId>>,
-    /// Highest sequence handed out per series, and numbers handed back unused.
-    counters: HashMap<Series, u64>,
-    /// Highest sequence of a disposed document per series (from tombstones).
-    reserved: HashMap<Series, u64>,
-    returned: HashMap<Series, BTreeSet<u64>>,
-    /// Documents whose manifest failed its integrity check at load.
-    damaged: BTreeSet<DocumentId>,
-}
+/// Document locks: a fixed set of stripes, a document's chosen by its id. Two
+/// documents may share one, which only orders their changes; no code holds two
+/// documents' locks at once. (A lock per document cost ~50 bytes each.)
+const LOCK_STRIPES: usize = 4096;
 
 pub struct Catalog {
     inner: RwLock<Inner>,
+    locks: Box<[Arc<tokio::sync::Mutex<()>>]>,
     /// Changes under way, for a consistent snapshot (see [`snapshot`]).
     changes: Changes,
     /// Where snapshots of this catalog are kept, and the identity of the store
@@ -134,6 +115,7 @@ impl Catalog {
     fn empty(blob: &BlobStore, keyring: &Arc<Keyring>) -> Self {
         Catalog {
             inner: RwLock::default(),
+            locks: (0..LOCK_STRIPES).map(|_| Arc::default()).collect(),
             changes: Changes::default(),
             snapshot_path: None,
             cache: Mutex::new(lru::LruCache::new(
@@ -261,31 +243,15 @@ impl Catalog {
         if let Some(set) = inner.returned.get_mut(&series) {
             set.remove(&seq);
         }
-        let archive_no: Box<str> = m.archive_no.to_string().into();
-        let vin: Option<Box<str>> = m.vin().map(Into::into);
-        let old = inner.docs.remove(&id);
-        if let Some(old) = &old
-            && old.vin != vin
-            && let Some(old_vin) = &old.vin
-            && let Some(set) = inner.by_vin.get_mut(old_vin)
-        {
-            set.remove(&id);
-        }
-        inner.by_archive_no.insert(archive_no.clone(), id);
-        if let Some(v) = &vin {
-            inner.by_vin.entry(v.clone()).or_default().insert(id);
-        }
-        let lock = old.map(|o| o.lock).unwrap_or_default();
-        inner.docs.insert(
+        inner.put(
             id,
-            Slim {
-                archive_no,
-                vin,
+            &m.archive_no.to_string(),
+            m.vin(),
+            Facts {
                 revision: m.revision,
                 retention_until: m.retention_until,
                 held: m.legal_hold.is_some(),
                 latest_version: m.latest().version,
-                lock,
             },
         );
     }
@@ -317,7 +283,17 @@ impl Catalog {
             Some(id) => id,
             None => *inner.by_archive_no.get(key)?,
         };
-        inner.docs.get(&id).map(|d| (id, d.lock.clone()))
+        inner.docs.contains_key(&id).then(|| (id, self.lock_of(id)))
+    }
+
+    /// The lock a change to document `id` holds.
+    fn lock_of(&self, id: DocumentId) -> Arc<tokio::sync::Mutex<()>> {
+        use std::hash::{Hash, Hasher};
+        // DefaultHasher::new() has fixed keys: the same id, the same stripe.
+        let mut h = std::hash::DefaultHasher::new();
+        id.hash(&mut h);
+        let stripe = h.finish() as usize % LOCK_STRIPES;
+        self.locks[stripe].clone()
     }
 
     /// Resolves a document id or an archive number.
@@ -386,11 +362,7 @@ impl Catalog {
     /// The documents of a vehicle, by id.
     pub fn ids_by_vin(&self, vin: &str) -> Vec<DocumentId> {
         let inner = self.inner.read().expect("catalog lock");
-        inner
-            .by_vin
-            .get(vin)
-            .map(|ids| ids.iter().copied().collect())
-            .unwrap_or_default()
+        inner.by_vin.get(vin).cloned().unwrap_or_default()
     }
 
     /// The manifests of a vehicle's documents.
@@ -436,17 +408,11 @@ impl Catalog {
     /// Removes a disposed document; its number stays reserved.
     pub fn remove(&self, id: DocumentId) {
         let mut inner = self.inner.write().expect("catalog lock");
-        if let Some(d) = inner.docs.remove(&id) {
-            inner.by_archive_no.remove(&d.archive_no);
-            if let Ok(no) = ArchiveNo::parse(&d.archive_no) {
-                let reserved = inner.reserved.entry(no.series()).or_insert(0);
-                *reserved = (*reserved).max(no.seq);
-            }
-            if let Some(vin) = &d.vin
-                && let Some(set) = inner.by_vin.get_mut(vin)
-            {
-                set.remove(&id);
-            }
+        if let Some(d) = inner.take(id)
+            && let Ok(no) = ArchiveNo::parse(&d.archive_no)
+        {
+            let reserved = inner.reserved.entry(no.series()).or_insert(0);
+            *reserved = (*reserved).max(no.seq);
         }
         self.cache.lock().expect("manifest cache").pop(&id);
     }

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Catalog, Slim};
+use super::{Catalog, Facts};
 use crate::audit::{AuditLog, Head};
 use crate::domain::{ArchiveNo, DocumentId};
 use crate::error::{Error, Result};
@@ -184,22 +184,15 @@ impl Catalog {
                 let no = ArchiveNo::parse(&d.archive_no).map_err(Error::internal)?;
                 let counter = inner.counters.entry(no.series()).or_insert(0);
                 *counter = (*counter).max(no.seq);
-                let archive_no: Box<str> = d.archive_no.into();
-                let vin: Option<Box<str>> = d.vin.map(Into::into);
-                inner.by_archive_no.insert(archive_no.clone(), d.id);
-                if let Some(v) = &vin {
-                    inner.by_vin.entry(v.clone()).or_default().insert(d.id);
-                }
-                inner.docs.insert(
+                inner.put(
                     d.id,
-                    Slim {
-                        archive_no,
-                        vin,
+                    &d.archive_no,
+                    d.vin.as_deref(),
+                    Facts {
                         revision: d.revision,
                         retention_until: d.retention_until,
                         held: d.held,
                         latest_version: d.latest_version,
-                        lock: Arc::default(),
                     },
                 );
             }
