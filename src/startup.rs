@@ -50,6 +50,8 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     pub blob: BlobStore,
     pub config: Config,
+    /// How the catalog was loaded at start.
+    pub start: snapshot::LoadReport,
 }
 
 pub struct Application {
@@ -97,7 +99,14 @@ impl Application {
         );
         let data = web::Data::new(state);
         let state = data.clone();
-        spawn_snapshots(Arc::downgrade(&data.clone().into_inner()));
+        // After reading every manifest, snapshot at once so the next start
+        // need not; after a start from a snapshot, only once documents change.
+        let first = if data.start.from_snapshot {
+            SNAPSHOT_EVERY
+        } else {
+            std::time::Duration::ZERO
+        };
+        spawn_snapshots(Arc::downgrade(&data.clone().into_inner()), first);
         if fixity.0 > 0 {
             // A weak reference, so the schedule never keeps a stopped server's state
             // (and its index lock) alive.
@@ -175,11 +184,12 @@ impl Application {
 /// a crash then replays at most this long's changes at the next start.
 const SNAPSHOT_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
 
-fn spawn_snapshots(state: std::sync::Weak<AppState>) {
+fn spawn_snapshots(state: std::sync::Weak<AppState>, first: std::time::Duration) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(SNAPSHOT_EVERY);
-        tick.tick().await;
-        let mut saved = None;
+        let mut tick =
+            tokio::time::interval_at(tokio::time::Instant::now() + first, SNAPSHOT_EVERY);
+        // Started from a snapshot: write again only once documents changed.
+        let mut saved = (!first.is_zero()).then_some(0);
         loop {
             tick.tick().await;
             let Some(state) = state.upgrade() else { return };
@@ -338,12 +348,6 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppStat
             "search index caught up with the archive"
         );
     }
-    // From here a crash replays only what changes after this point.
-    archive
-        .catalog()
-        .save_snapshot(&audit, false)
-        .await
-        .map_err(|e| describe(&e))?;
     let accounts = Accounts::new(
         users,
         tokens,
@@ -387,6 +391,7 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppStat
         metrics,
         blob,
         config,
+        start: loaded,
     })
 }
 

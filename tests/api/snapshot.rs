@@ -60,7 +60,14 @@ async fn a_restart_after_a_clean_stop_reads_no_manifest() {
     let app = spawn_app().await;
     let clerk = app.token("clerk_bj").await;
     let docs = file_three(&app, &clerk).await;
-    let app = app.restart().await;
+    let (dir, config) = app.stop().await;
+    let marker = dir.path().join("catalog.clean");
+    assert!(marker.exists(), "a graceful stop marks its snapshot clean");
+    let app = spawn_app_in(dir, config).await;
+    assert!(
+        !marker.exists(),
+        "taken at start: a crash from here on is no clean stop"
+    );
     assert_eq!(start_figures(&app).await, (1, 0));
     assert_whole(&app, &docs, "BJ01-WX-2026-000004").await;
     app.stop().await;
@@ -69,6 +76,13 @@ async fn a_restart_after_a_clean_stop_reads_no_manifest() {
 #[tokio::test]
 async fn after_a_crash_the_documents_changed_since_the_snapshot_are_read_again() {
     let app = spawn_app().await;
+    // A start that read the store snapshots at once, in the background.
+    let path = app.dir.path().join(dangan::startup::SNAPSHOT_FILE);
+    let started = std::time::Instant::now();
+    while !path.exists() {
+        assert!(started.elapsed().as_secs() < 10, "a snapshot after start");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let clerk = app.token("clerk_bj").await;
     let docs = file_three(&app, &clerk).await;
     let id = docs[0]["id"].as_str().unwrap();
@@ -81,7 +95,7 @@ async fn after_a_crash_the_documents_changed_since_the_snapshot_are_read_again()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    // The state a crash leaves now: the snapshot written at start (no
+    // The state a crash leaves now: the snapshot written after start (no
     // documents) and the log with four change records after its mark.
     let image = tempfile::tempdir().unwrap();
     let copied = std::process::Command::new("cp")

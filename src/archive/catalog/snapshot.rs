@@ -32,7 +32,7 @@ use crate::storage::BlobStore;
 use crate::storage::envelope::Keyring;
 
 /// Bumped when the file's layout changes; another version means a full load.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 /// What the sealed file is bound to.
 const CONTEXT: &str = "dangan/catalog-snapshot/v1";
 
@@ -76,9 +76,6 @@ pub struct Snapshot {
     store: String,
     /// The retrieval log's head the snapshot is current up to.
     pub mark: Head,
-    /// Written at a graceful stop with no change left unfinished: no write can
-    /// have left content behind that no manifest owns.
-    pub clean: bool,
     pub taken_at: chrono::DateTime<chrono::Utc>,
     pub image: Image,
 }
@@ -251,15 +248,22 @@ impl Catalog {
             format: FORMAT,
             store,
             mark,
-            clean: stopping && settled,
             taken_at: chrono::Utc::now(),
             image: self.image(),
         };
         let keyring = self.keyring.clone();
-        tokio::task::spawn_blocking(move || write(&path, &keyring, &snapshot))
-            .await
-            .map_err(|e| Error::internal(format!("catalog snapshot: {e}")))?
-            .map_err(|e| Error::internal(format!("cannot write the catalog snapshot: {e}")))
+        let clean = stopping && settled;
+        tokio::task::spawn_blocking(move || {
+            write(&path, &keyring, &snapshot)?;
+            if clean {
+                // The stop was clean: no write can have been interrupted.
+                write_marker(&marker_path(&path), &snapshot.mark)?;
+            }
+            Ok::<_, std::io::Error>(())
+        })
+        .await
+        .map_err(|e| Error::internal(format!("catalog snapshot: {e}")))?
+        .map_err(|e| Error::internal(format!("cannot write the catalog snapshot: {e}")))
     }
 }
 
@@ -275,7 +279,7 @@ pub fn read(path: &Path, keyring: &Keyring, store: &str) -> Option<Snapshot> {
         }
     };
     let opened = keyring
-        .open(CONTEXT, &bytes)
+        .open_binary(CONTEXT, &bytes)
         .map_err(|e| e.to_string())
         .and_then(|plain| postcard::from_bytes::<Snapshot>(&plain).map_err(|e| e.to_string()));
     match opened {
@@ -291,19 +295,54 @@ pub fn read(path: &Path, keyring: &Keyring, store: &str) -> Option<Snapshot> {
     }
 }
 
-/// Removes the snapshot at `path` (so the next start loads from the store).
+/// Removes the snapshot at `path` and its clean-stop marker (so the next
+/// start loads from the store).
 pub fn remove(path: &Path) -> std::io::Result<()> {
+    remove_file(&marker_path(path))?;
+    remove_file(path)
+}
+
+fn remove_file(path: &Path) -> std::io::Result<()> {
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
     }
 }
 
+/// The clean-stop marker of the snapshot at `path`: written after the
+/// snapshot of a graceful stop with no change unfinished, holding its mark;
+/// removed at the next start before anything is served. Present and naming
+/// the snapshot's mark, it says no write was interrupted since.
+fn marker_path(path: &Path) -> std::path::PathBuf {
+    path.with_extension("clean")
+}
+
+fn write_marker(path: &Path, mark: &Head) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    serde_json::to_writer(&mut tmp, mark)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// Whether the marker names `mark`; then removes it (durably) in any case.
+fn take_marker(path: &Path, mark: &Head) -> std::io::Result<bool> {
+    let clean = std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Head>(&b).ok())
+        .is_some_and(|m| m == *mark);
+    remove_file(path)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(clean)
+}
+
 /// Seals and writes atomically: a temporary file, synced, renamed over the old
 /// one, the directory synced.
 fn write(path: &Path, keyring: &Keyring, snapshot: &Snapshot) -> std::io::Result<()> {
     let plain = postcard::to_stdvec(snapshot).map_err(std::io::Error::other)?;
-    let sealed = keyring.seal(CONTEXT, &plain);
+    let sealed = keyring.seal_binary(CONTEXT, &plain);
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(&sealed)?;
@@ -341,7 +380,8 @@ pub async fn open_with_log(
     let failed = |e: Error| format!("cannot load the archive: {e}");
     let (mut catalog, report) = match (snapshot, after_mark) {
         (Some(snapshot), Some(after_mark)) => {
-            let clean = snapshot.clean;
+            let clean = take_marker(&marker_path(snapshot_path), &snapshot.mark)
+                .map_err(|e| format!("catalog snapshot marker: {e}"))?;
             let catalog = Catalog::from_image(snapshot.image, blob, keyring).map_err(failed)?;
             let changed: std::collections::BTreeSet<DocumentId> = after_mark
                 .iter()
@@ -463,7 +503,6 @@ mod tests {
                 hash: "ab".repeat(32),
                 len: 4096,
             },
-            clean: true,
             taken_at: chrono::Utc::now(),
             image: Image {
                 docs: vec![doc.clone()],
@@ -481,7 +520,10 @@ mod tests {
         assert_eq!(back.image.docs, vec![doc]);
         assert_eq!(back.image.reserved, snapshot.image.reserved);
         assert_eq!(back.mark, snapshot.mark);
-        assert!(back.clean);
+        assert!(
+            !marker_path(&path).exists(),
+            "a plain snapshot is no clean stop"
+        );
         assert!(
             read(&path, &keyring, "store-b").is_none(),
             "another store's"
