@@ -22,6 +22,8 @@ pub struct Metrics {
     pub catalog_from_snapshot: Gauge,
     /// Manifests read from the store to load the catalog at start.
     pub catalog_manifests_read: Gauge,
+    /// 1 while the sweep for leftovers of interrupted writes runs.
+    pub leftover_sweep_running: Gauge,
 }
 
 impl Default for Metrics {
@@ -59,6 +61,12 @@ impl Default for Metrics {
             "manifests read from the store to load the catalog at start",
             catalog_manifests_read.clone(),
         );
+        let leftover_sweep_running = Gauge::default();
+        registry.register(
+            "leftover_sweep_running",
+            "1 while leftovers of writes a crash interrupted are being removed",
+            leftover_sweep_running.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -67,6 +75,7 @@ impl Default for Metrics {
             audit_records,
             catalog_from_snapshot,
             catalog_manifests_read,
+            leftover_sweep_running,
         }
     }
 }

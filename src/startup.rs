@@ -107,6 +107,9 @@ impl Application {
             std::time::Duration::ZERO
         };
         spawn_snapshots(Arc::downgrade(&data.clone().into_inner()), first);
+        if data.start.from_snapshot && !data.start.after_clean_stop {
+            spawn_sweep(data.clone());
+        }
         if fixity.0 > 0 {
             // A weak reference, so the schedule never keeps a stopped server's state
             // (and its index lock) alive.
@@ -178,6 +181,26 @@ impl Application {
         self.state.close().await;
         served
     }
+}
+
+/// After a start from the snapshot of a stop that was not clean: removes what
+/// interrupted writes left, while serving (listing a large store takes
+/// minutes with a cold cache; nothing depends on the leftovers being gone).
+fn spawn_sweep(data: web::Data<AppState>) {
+    let started = std::time::SystemTime::now();
+    data.metrics.leftover_sweep_running.set(1);
+    tokio::spawn(async move {
+        match data.archive.catalog().sweep_leftovers(started).await {
+            Ok(n) if n > 0 => {
+                tracing::warn!(objects = n, "removed what interrupted writes left behind")
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(error = ?e, "sweep for leftovers of interrupted writes failed")
+            }
+        }
+        data.metrics.leftover_sweep_running.set(0);
+    });
 }
 
 /// How often a running server snapshots its catalog when documents changed:
@@ -306,10 +329,10 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppStat
     }
     // Staging files are left only by writes a crash interrupted; walking the
     // whole local store for them is skipped after a clean stop.
-    let staged = if loaded.after_clean_stop {
-        0
+    let staged = if loaded.from_snapshot {
+        0 // after a clean stop there are none; otherwise the sweep takes them
     } else {
-        blob.remove_staged_leftovers()
+        blob.remove_staged_leftovers(None)
             .map_err(|e| format!("cannot remove staging files of interrupted writes: {e}"))?
     };
     if !leftovers.is_empty() || staged > 0 {

@@ -11,7 +11,7 @@
 mod maps;
 pub mod snapshot;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -52,6 +52,8 @@ pub struct Catalog {
     cache: Mutex<lru::LruCache<DocumentId, Arc<Manifest>>>,
     blob: BlobStore,
     keyring: Arc<Keyring>,
+    /// Documents with a write under way (see [`Self::writing`]).
+    pending: Mutex<HashMap<DocumentId, usize>>,
     /// Content objects no manifest refers to, found at load (see [`Self::take_leftovers`]).
     leftovers: Mutex<Vec<Path>>,
 }
@@ -124,6 +126,7 @@ impl Catalog {
             blob: blob.clone(),
             keyring: keyring.clone(),
             leftovers: Mutex::default(),
+            pending: Mutex::default(),
         }
     }
 
@@ -159,12 +162,63 @@ impl Catalog {
         Ok(())
     }
 
-    /// Lists the store for content no document owns (after an unclean stop),
-    /// for [`Self::take_leftovers`].
-    pub async fn find_leftovers(&self) -> Result<()> {
+    /// Removes what writes a crash interrupted left behind, while the server
+    /// serves (after a start from a snapshot that was not a clean stop):
+    /// content no document owns, and, in a local store, staging files older
+    /// than `started`. Content a write of this process is putting in place is
+    /// never touched: such a write registers its document ([`Self::writing`])
+    /// before its first byte, and leaves the register only after the catalog
+    /// shows the result, so looking at the register first and the catalog
+    /// second can not miss it. Returns how many objects were removed.
+    pub async fn sweep_leftovers(&self, started: std::time::SystemTime) -> Result<usize> {
         let paths = self.blob.list(&Path::from("docs")).await?;
-        *self.leftovers.lock().expect("leftovers") = self.unreferenced(&paths);
-        Ok(())
+        let mut removed = 0;
+        for path in paths {
+            let segments: Vec<&str> = path.as_ref().split('/').collect();
+            let [_, id, "content", version] = segments.as_slice() else {
+                continue;
+            };
+            let (Some(doc), Ok(version)) = (DocumentId::parse(id), version.parse::<u32>()) else {
+                continue;
+            };
+            if self
+                .pending
+                .lock()
+                .expect("pending writes")
+                .contains_key(&doc)
+            {
+                continue;
+            }
+            let owned = {
+                let inner = self.inner.read().expect("catalog lock");
+                match inner.docs.get(&doc) {
+                    Some(d) => (1..=d.latest_version).contains(&version),
+                    None => inner.damaged.contains(&doc),
+                }
+            };
+            if !owned {
+                self.blob.delete(&path).await?;
+                removed += 1;
+            }
+        }
+        let blob = self.blob.clone();
+        removed += tokio::task::spawn_blocking(move || blob.remove_staged_leftovers(Some(started)))
+            .await
+            .map_err(|e| Error::internal(e.to_string()))?
+            .map_err(|e| Error::internal(format!("staging files: {e}")))?;
+        Ok(removed)
+    }
+
+    /// Registers a write of document `id`'s content or manifest under way,
+    /// until the returned guard is dropped (after the catalog shows it).
+    pub fn writing(&self, id: DocumentId) -> Writing<'_> {
+        *self
+            .pending
+            .lock()
+            .expect("pending writes")
+            .entry(id)
+            .or_insert(0) += 1;
+        Writing { catalog: self, id }
     }
 
     /// Keeps snapshots at `path`, of the store `store_id`, from now on.
@@ -435,5 +489,23 @@ impl Catalog {
             .iter()
             .map(|((b, c, y), n)| (format!("{b}-{c}-{y}"), *n))
             .collect()
+    }
+}
+
+/// A write of a document under way; see [`Catalog::writing`].
+pub struct Writing<'a> {
+    catalog: &'a Catalog,
+    id: DocumentId,
+}
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        let mut pending = self.catalog.pending.lock().expect("pending writes");
+        if let Some(n) = pending.get_mut(&self.id) {
+            *n -= 1;
+            if *n == 0 {
+                pending.remove(&self.id);
+            }
+        }
     }
 }

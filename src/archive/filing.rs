@@ -98,6 +98,8 @@ impl Archive {
         }
 
         let id = DocumentId::new();
+        // Until the catalog shows it, the sweep for leftovers leaves it alone.
+        let _writing = self.catalog.writing(id);
         let mut stored = match self.store_content(id, 1, upload).await {
             Ok(s) => s,
             Err(e) => return refuse(e).await,
@@ -189,6 +191,7 @@ impl Archive {
             }
         };
         let n = m.latest().version + 1;
+        let _writing = self.catalog.writing(m.id);
         let mut stored = match self.store_content(m.id, n, upload).await {
             Ok(s) => s,
             Err(e) => {

@@ -151,23 +151,40 @@ impl BlobStore {
     /// would only take space. Only for a process that alone writes the store.
     /// (On S3 the same leftovers are incomplete multipart uploads, which a bucket
     /// lifecycle rule aborts.) Returns how many were removed.
-    pub fn remove_staged_leftovers(&self) -> std::io::Result<usize> {
-        fn walk(dir: &std::path::Path, removed: &mut usize) -> std::io::Result<()> {
+    /// With `older_than`, only files last modified before it (a write of this
+    /// process, started since, stages newer ones).
+    pub fn remove_staged_leftovers(
+        &self,
+        older_than: Option<std::time::SystemTime>,
+    ) -> std::io::Result<usize> {
+        fn walk(
+            dir: &std::path::Path,
+            older_than: Option<std::time::SystemTime>,
+            removed: &mut usize,
+        ) -> std::io::Result<()> {
             for entry in std::fs::read_dir(dir)? {
                 let entry = entry?;
                 let path = entry.path();
                 if entry.file_type()?.is_dir() {
-                    walk(&path, removed)?;
+                    walk(&path, older_than, removed)?;
                 } else if entry.file_name().to_string_lossy().contains('#') {
-                    std::fs::remove_file(&path)?;
-                    *removed += 1;
+                    let old = match older_than {
+                        Some(t) => entry.metadata()?.modified()? < t,
+                        None => true,
+                    };
+                    if old {
+                        match std::fs::remove_file(&path) {
+                            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                            _ => *removed += 1,
+                        }
+                    }
                 }
             }
             Ok(())
         }
         let mut removed = 0;
         if let Some(dir) = &self.local_dir {
-            walk(dir, &mut removed)?;
+            walk(dir, older_than, &mut removed)?;
         }
         Ok(removed)
     }

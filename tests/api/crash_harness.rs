@@ -241,7 +241,28 @@ async fn kill_9_at_random_moments_loses_nothing_acknowledged() {
         );
     }
     // Content written by a filing that never got its manifest (no key to it exists:
-    // data keys live only in manifests) is removed at the next start.
+    // data keys live only in manifests) is removed after the next start, by a
+    // sweep that runs while the server serves (and files: the runs above filed
+    // during it, and lost nothing).
+    let started_waiting = Instant::now();
+    loop {
+        let metrics = client
+            .get(format!("{}/metrics", server.address))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains("\ndangan_leftover_sweep_running 0") {
+            break;
+        }
+        assert!(
+            started_waiting.elapsed() < Duration::from_secs(60),
+            "the sweep for leftovers ends"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let mut orphans = vec![];
     for entry in std::fs::read_dir(dir.path().join("objects/docs")).unwrap() {
         let path = entry.unwrap().path();

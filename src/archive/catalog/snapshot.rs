@@ -359,7 +359,8 @@ pub struct LoadReport {
     /// Manifests read from the store while loading.
     pub manifests_read: usize,
     /// From a snapshot taken at a graceful stop with no change unfinished:
-    /// no interrupted write can have left anything behind since.
+    /// no interrupted write can have left anything behind since. From a
+    /// snapshot otherwise, [`Catalog::sweep_leftovers`] should run.
     pub after_clean_stop: bool,
 }
 
@@ -395,9 +396,6 @@ pub async fn open_with_log(
                 .try_collect::<Vec<()>>()
                 .await
                 .map_err(failed)?;
-            if !clean {
-                catalog.find_leftovers().await.map_err(failed)?;
-            }
             tracing::info!(
                 documents = catalog.len(),
                 changed_since = changed.len(),
