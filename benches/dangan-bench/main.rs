@@ -53,6 +53,10 @@ struct Args {
     /// Only the in-process measurements (no server).
     #[arg(long)]
     no_http: bool,
+    /// Only the start-up scenarios, on the data directory a `--keep` run left
+    /// (`<kept>/server`): from the snapshot, after kill -9, without a snapshot.
+    #[arg(long, value_name = "DIR")]
+    starts: Option<PathBuf>,
     /// Keep the scratch folder (the server's data directory is `server/` in
     /// it), e.g. to profile a start on a large archive.
     #[arg(long)]
@@ -123,8 +127,38 @@ fn fmt(v: f64) -> String {
     }
 }
 
+/// The Markdown report: a title line and one table row per figure.
+fn table(title: &str, rows: &[Row]) -> String {
+    let mut md =
+        format!("{title}\n\n| what | dangan | ceiling (same run) | ratio |\n|---|---|---|---|\n");
+    for r in rows {
+        md.push_str(&format!(
+            "| {} | {} {} | {}: {} {} | {:.2} |\n",
+            r.what,
+            fmt(r.figure),
+            r.unit,
+            r.ceiling_what,
+            fmt(r.ceiling),
+            r.unit,
+            r.ratio
+        ));
+    }
+    md
+}
+
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(data) = &args.starts {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        let rows = runtime.block_on(http::starts(data))?;
+        std::fs::create_dir_all(&args.out)?;
+        let md = table("dangan-bench --starts", &rows);
+        std::fs::write(args.out.join("starts.md"), &md)?;
+        println!("{md}");
+        return Ok(());
+    }
     let scratch = tempfile::tempdir_in(args.scratch.clone().unwrap_or_else(std::env::temp_dir))?;
     let started = Instant::now();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -173,23 +207,14 @@ fn main() -> anyhow::Result<()> {
 
     std::fs::create_dir_all(&args.out)?;
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let mut md = format!(
-        "dangan-bench, {docs} records, {cores} cores, {:.0} s, {}\n\n| what | dangan | ceiling (same run) | ratio |\n|---|---|---|---|\n",
-        started.elapsed().as_secs_f64(),
-        chrono::Utc::now().format("%Y-%m-%d")
+    let md = table(
+        &format!(
+            "dangan-bench, {docs} records, {cores} cores, {:.0} s, {}",
+            started.elapsed().as_secs_f64(),
+            chrono::Utc::now().format("%Y-%m-%d")
+        ),
+        &rows,
     );
-    for r in &rows {
-        md.push_str(&format!(
-            "| {} | {} {} | {}: {} {} | {:.2} |\n",
-            r.what,
-            fmt(r.figure),
-            r.unit,
-            r.ceiling_what,
-            fmt(r.ceiling),
-            r.unit,
-            r.ratio
-        ));
-    }
     std::fs::write(args.out.join("report.md"), &md)?;
     std::fs::write(
         args.out.join("report.json"),
