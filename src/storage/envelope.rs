@@ -193,21 +193,10 @@ impl Keyring {
 
     /// Encrypts a small object whole under a fresh data key, bound to `context`.
     pub fn seal(&self, context: &str, plaintext: &[u8]) -> Vec<u8> {
-        let dek = DataKey::generate();
-        let nonce: [u8; 12] = random_bytes();
-        let ct = dek
-            .cipher()
-            .encrypt(
-                &Nonce::from(nonce),
-                Payload {
-                    msg: plaintext,
-                    aad: seal_aad(context).as_bytes(),
-                },
-            )
-            .expect("AES-GCM encryption within size limits cannot fail");
+        let (key, nonce, ct) = self.encrypt_whole(context, plaintext);
         let sealed = Sealed {
             v: 1,
-            key: self.wrap(&dek, context),
+            key,
             nonce: B64.encode(nonce),
             ct: B64.encode(ct),
         };
@@ -247,15 +236,23 @@ impl Keyring {
     /// nonce) and then the raw ciphertext, without base64 and a JSON string
     /// around it (a 100 MB snapshot parsed as one JSON string costs seconds).
     pub fn seal_binary(&self, context: &str, plaintext: &[u8]) -> Vec<u8> {
-        let dek = DataKey::generate();
-        let nonce: [u8; 12] = random_bytes();
+        let (key, nonce, ct) = self.encrypt_whole(context, plaintext);
         let header = BinaryHeader {
             v: 2,
-            key: self.wrap(&dek, context),
+            key,
             nonce: B64.encode(nonce),
         };
         let mut out = serde_json::to_vec(&header).expect("serialising a header cannot fail");
         out.push(b'\n');
+        out.extend_from_slice(&ct);
+        out
+    }
+
+    /// Encrypts `plaintext` whole under a fresh data key bound to `context`:
+    /// the wrapped key, the nonce and the ciphertext (both sealed forms).
+    fn encrypt_whole(&self, context: &str, plaintext: &[u8]) -> (WrappedKey, [u8; 12], Vec<u8>) {
+        let dek = DataKey::generate();
+        let nonce: [u8; 12] = random_bytes();
         let ct = dek
             .cipher()
             .encrypt(
@@ -266,8 +263,7 @@ impl Keyring {
                 },
             )
             .expect("AES-GCM encryption within size limits cannot fail");
-        out.extend_from_slice(&ct);
-        out
+        (self.wrap(&dek, context), nonce, ct)
     }
 
     /// Opens what [`Keyring::seal_binary`] made with the same `context`.
