@@ -12,6 +12,10 @@
 //! request) holds it back for the rest of the process, since its write may
 //! still have reached the store.
 //!
+//! Snapshots are written every 5 minutes while documents change, at a
+//! graceful stop (followed by a clean-stop marker, see [`marker_path`]), and
+//! right after a start that read the whole store; never on the start path.
+//!
 //! The file is sealed with the master key (it holds VINs) and replaced
 //! atomically. Anything wrong with it — missing, another store's, another
 //! log's, unreadable — means a full load from the store, which stays the
