@@ -30,7 +30,7 @@ pub unsafe fn tune_allocator() {
 /// glibc returns freed memory to the system only from the top of a heap; the
 /// free pages in between stay resident. Filing at full speed frees a great deal
 /// of short-lived memory (request bodies, index documents waiting for their
-/// commit), so every [`TRIM_EVERY`] a thread asks glibc to release free pages
+/// commit), so every `TRIM_EVERY` (30 s) a thread asks glibc to release free pages
 /// from every arena (`malloc_trim`).
 pub fn spawn_trimmer() {
     let spawned = std::thread::Builder::new()

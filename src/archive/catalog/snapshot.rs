@@ -13,7 +13,7 @@
 //! still have reached the store.
 //!
 //! Snapshots are written every 5 minutes while documents change, at a
-//! graceful stop (followed by a clean-stop marker, see [`marker_path`]), and
+//! graceful stop (followed by a clean-stop marker, `catalog.clean`), and
 //! right after a start that read the whole store; never on the start path.
 //!
 //! The file is sealed with the master key (it holds VINs) and replaced
