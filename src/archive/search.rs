@@ -1,8 +1,6 @@
 //! Search and the search index's upkeep: what each caller may find, the text
 //! that goes into the index, and catching the index up with the store.
 
-use std::collections::{HashMap, HashSet};
-
 use futures_util::StreamExt;
 use serde_json::json;
 
@@ -13,7 +11,7 @@ use crate::auth::{Action, Principal};
 use crate::domain::{DocumentId, Role};
 use crate::error::Result;
 use crate::index::analysis::mask_pii;
-use crate::index::{SearchRequest, SearchResults, Visibility};
+use crate::index::{Indexed, SearchRequest, SearchResults, Visibility};
 use crate::storage::manifest::Manifest;
 
 /// Documents read at once while the index catches up with the store.
@@ -140,25 +138,20 @@ impl Archive {
     /// indexed at an older revision are (re)indexed, documents no longer in the
     /// catalog are removed. Returns how many documents were (re)indexed.
     pub async fn catch_up_index(&self) -> Result<usize> {
-        // By document id, not by string: at a million documents two maps of
-        // id strings cost hundreds of MiB at each start.
-        let mut indexed: HashMap<DocumentId, u64> = HashMap::new();
-        let mut strays = vec![];
-        self.index
-            .each_indexed(|id, revision| match DocumentId::parse(id) {
-                Some(doc) => {
-                    indexed.insert(doc, revision);
-                }
-                None => strays.push(id.to_string()),
-            })?;
-        let revisions = self.catalog.revisions();
+        let indexed = self.index.indexed()?;
+        self.catch_up_index_from(indexed).await
+    }
+
+    /// [`Archive::catch_up_index`] from what the index held (read earlier, e.g.
+    /// while the catalog was loading).
+    pub async fn catch_up_index_from(&self, indexed: Indexed) -> Result<usize> {
+        let mut revisions = self.catalog.revisions();
+        revisions.sort_unstable_by_key(|(id, _)| *id);
+        let (stale, gone) = differences(&revisions, &indexed.docs);
+        drop(revisions);
         let mut updated = 0;
         // Read only what needs (re)indexing: manifest and text of a few documents
         // at a time, so store latency overlaps; the index writer takes them in turn.
-        let stale = revisions
-            .iter()
-            .filter(|(id, revision)| indexed.get(id) != Some(revision))
-            .map(|(id, _)| *id);
         let mut read = futures_util::stream::iter(stale)
             .map(|id| async move {
                 let Some(m) = self.catalog.get(id).await? else {
@@ -174,14 +167,62 @@ impl Archive {
                 updated += 1;
             }
         }
-        let known: HashSet<DocumentId> = revisions.iter().map(|(id, _)| *id).collect();
-        for id in indexed.keys().filter(|id| !known.contains(*id)) {
+        for id in gone {
             self.index.delete(&id.to_string());
         }
-        for id in &strays {
+        for id in &indexed.strays {
             self.index.delete(id);
         }
         self.index.flush().await;
         Ok(updated)
+    }
+}
+
+/// Compares the catalog's documents with the index's, both sorted by id: the
+/// documents to (re)index (missing, at another revision, or indexed twice) and
+/// the index entries of documents the catalog no longer has.
+fn differences(
+    catalog: &[(DocumentId, u64)],
+    index: &[(DocumentId, u64)],
+) -> (Vec<DocumentId>, Vec<DocumentId>) {
+    let (mut stale, mut gone) = (vec![], vec![]);
+    let mut j = 0;
+    for &(id, revision) in catalog {
+        while j < index.len() && index[j].0 < id {
+            gone.push(index[j].0);
+            j += 1;
+        }
+        let first = j;
+        while j < index.len() && index[j].0 == id {
+            j += 1;
+        }
+        if !(j == first + 1 && index[first].1 == revision) {
+            stale.push(id);
+        }
+    }
+    gone.extend(index[j..].iter().map(|(id, _)| *id));
+    (stale, gone)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn differences_name_what_to_index_and_what_to_remove() {
+        let mut ids: Vec<DocumentId> = (0..6).map(|_| DocumentId::new()).collect();
+        ids.sort();
+        let [a, b, c, d, e, f] = ids[..] else {
+            unreachable!()
+        };
+        // a: current; b: stale revision; c: missing from the index; d: only in
+        // the index; e: indexed twice; f: only in the index, past the end.
+        let catalog = [(a, 1), (b, 2), (c, 1), (e, 1)];
+        let index = [(a, 1), (b, 1), (d, 4), (e, 1), (e, 1), (f, 1)];
+        let (stale, gone) = differences(&catalog, &index);
+        assert_eq!(stale, vec![b, c, e]);
+        assert_eq!(gone, vec![d, f]);
+        assert_eq!(differences(&catalog, &[]).0, vec![a, b, c, e]);
+        assert_eq!(differences(&[], &index).1, vec![a, b, d, e, e, f]);
     }
 }

@@ -26,6 +26,7 @@ pub use document::pii_key;
 pub use query::{SearchHit, SearchRequest, SearchResults, Sort, Visibility, vin_key};
 use schema::Fields;
 
+use crate::domain::DocumentId;
 use crate::error::{Error, Result};
 use crate::storage::manifest::Manifest;
 
@@ -40,6 +41,15 @@ enum Op {
     DeleteAll,
     /// Commit now and answer when the commit is visible to searches.
     Flush(oneshot::Sender<()>),
+}
+
+/// What the index holds, from [`SearchIndex::indexed`].
+#[derive(Debug, Default)]
+pub struct Indexed {
+    /// Each document's id and the revision it was indexed at, sorted by id.
+    pub docs: Vec<(DocumentId, u64)>,
+    /// Index entries whose id names no document (to be removed).
+    pub strays: Vec<String>,
 }
 
 pub struct SearchIndex {
@@ -173,11 +183,12 @@ impl SearchIndex {
         }
     }
 
-    /// Calls `f` with the id and revision of every indexed document (to find
-    /// what is missing or stale), from the id and revision columns: reading stored documents would decompress the
-    /// whole doc store (every body) at each start.
-    pub fn each_indexed(&self, mut f: impl FnMut(&str, u64)) -> Result<()> {
+    /// Each indexed document's id and revision, sorted by id, read from the
+    /// fast columns (no stored document is decompressed).
+    pub fn indexed(&self) -> Result<Indexed> {
         let searcher = self.reader.searcher();
+        let mut docs = Vec::with_capacity(searcher.num_docs() as usize);
+        let mut strays = vec![];
         for segment in searcher.segment_readers() {
             let ff = segment.fast_fields();
             let ids = ff
@@ -187,18 +198,25 @@ impl SearchIndex {
             let revisions = ff.u64("revision").map_err(index_error)?;
             // The ids in ordinal order, in one pass over the dictionary: looking
             // each up by ordinal decompresses a dictionary block per document.
-            let mut by_ord: Vec<String> = Vec::with_capacity(ids.num_terms());
+            let mut by_ord: Vec<Option<DocumentId>> = Vec::with_capacity(ids.num_terms());
             let mut terms = ids.dictionary().stream().map_err(index_error)?;
             while terms.advance() {
-                by_ord.push(String::from_utf8_lossy(terms.key()).into_owned());
+                let id = std::str::from_utf8(terms.key())
+                    .ok()
+                    .and_then(DocumentId::parse);
+                if id.is_none() {
+                    strays.push(String::from_utf8_lossy(terms.key()).into_owned());
+                }
+                by_ord.push(id);
             }
             for doc in segment.doc_ids_alive() {
-                if let Some(id) = ids.ords().first(doc).and_then(|o| by_ord.get(o as usize)) {
-                    f(id, revisions.first(doc).unwrap_or(0));
+                if let Some(Some(id)) = ids.ords().first(doc).and_then(|o| by_ord.get(o as usize)) {
+                    docs.push((*id, revisions.first(doc).unwrap_or(0)));
                 }
             }
         }
-        Ok(())
+        docs.sort_unstable_by_key(|(id, _)| *id);
+        Ok(Indexed { docs, strays })
     }
 
     /// Segments a search currently visits (each adds a fixed cost to a query).

@@ -20,12 +20,18 @@ pub(super) struct Slim {
     pub(super) latest_version: u32,
 }
 
+/// The document maps' hasher: a million entries are inserted at each start,
+/// and SipHash made hashing a good part of that. Keys are server-made ids and
+/// archive numbers, or VINs behind a filing permission; foldhash still seeds
+/// itself per process.
+pub(super) type Fast = foldhash::fast::RandomState;
+
 #[derive(Default)]
 pub(super) struct Inner {
-    pub(super) docs: HashMap<DocumentId, Slim>,
-    pub(super) by_archive_no: HashMap<Arc<str>, DocumentId>,
+    pub(super) docs: HashMap<DocumentId, Slim, Fast>,
+    pub(super) by_archive_no: HashMap<Arc<str>, DocumentId, Fast>,
     /// A vehicle's documents (a handful each).
-    pub(super) by_vin: HashMap<Arc<str>, Vec<DocumentId>>,
+    pub(super) by_vin: HashMap<Arc<str>, Vec<DocumentId>, Fast>,
     /// Highest sequence handed out per series, and numbers handed back unused.
     pub(super) counters: HashMap<Series, u64>,
     /// Highest sequence of a disposed document per series (from tombstones).

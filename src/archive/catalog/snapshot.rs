@@ -21,13 +21,15 @@
 //! log's, unreadable — means a full load from the store, which stays the
 //! system of record; `dangan reindex` removes it first.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
+use super::maps::Fast;
 use super::{Catalog, Facts};
 use crate::audit::{AuditLog, Head};
 use crate::domain::{ArchiveNo, DocumentId};
@@ -36,7 +38,7 @@ use crate::storage::BlobStore;
 use crate::storage::envelope::Keyring;
 
 /// Bumped when the file's layout changes; another version means a full load.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 /// What the sealed file is bound to.
 const CONTEXT: &str = "dangan/catalog-snapshot/v1";
 
@@ -50,12 +52,16 @@ pub const CHANGING_ACTIONS: [&str; 5] = [
     "document.dispose",
 ];
 
-/// What the catalog keeps of one document.
+/// What the catalog keeps of one document. Strings borrow from the decoded
+/// file: a million of them are read at each start.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ImageDoc {
+pub struct ImageDoc<'a> {
     pub id: DocumentId,
-    pub archive_no: String,
-    pub vin: Option<String>,
+    #[serde(borrow)]
+    pub archive_no: Cow<'a, str>,
+    /// Empty when the document names no vehicle.
+    #[serde(borrow)]
+    pub vin: Cow<'a, str>,
     pub revision: u64,
     pub retention_until: chrono::NaiveDate,
     pub held: bool,
@@ -64,8 +70,9 @@ pub struct ImageDoc {
 
 /// The catalog's state, as a snapshot keeps it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Image {
-    pub docs: Vec<ImageDoc>,
+pub struct Image<'a> {
+    #[serde(borrow)]
+    pub docs: Vec<ImageDoc<'a>>,
     /// The highest archive number a disposal reserved, per series.
     pub reserved: Vec<String>,
     /// Documents whose manifest failed its integrity check.
@@ -74,14 +81,15 @@ pub struct Image {
 
 /// The snapshot file.
 #[derive(Serialize, Deserialize)]
-pub struct Snapshot {
+pub struct Snapshot<'a> {
     format: u32,
     /// The identity of the object store it describes (from its key check object).
     store: String,
     /// The retrieval log's head the snapshot is current up to.
     pub mark: Head,
     pub taken_at: chrono::DateTime<chrono::Utc>,
-    pub image: Image,
+    #[serde(borrow)]
+    pub image: Image<'a>,
 }
 
 /// Changes under way, each with the log head it began at.
@@ -168,27 +176,41 @@ impl Drop for Change<'_> {
 impl Catalog {
     /// A catalog from an [`Image`] (no manifest is read). Documents changed
     /// since the image was taken are brought up to date with [`Catalog::refresh`].
-    pub fn from_image(image: Image, blob: &BlobStore, keyring: &Arc<Keyring>) -> Result<Self> {
+    pub fn from_image(image: Image<'_>, blob: &BlobStore, keyring: &Arc<Keyring>) -> Result<Self> {
         let catalog = Catalog::empty(blob, keyring);
         {
             let mut guard = catalog.inner.write().expect("catalog lock");
             let inner = &mut *guard;
+            // The next number of each series follows the highest one in use or
+            // reserved; each series' highest is parsed once, not each number.
+            let mut highest: HashMap<&str, (u64, &str), Fast> = HashMap::default();
+            let numbers = (image.reserved.iter().map(String::as_str))
+                .chain(image.docs.iter().map(|d| d.archive_no.as_ref()));
+            for raw in numbers {
+                let (series, seq) = raw
+                    .rsplit_once('-')
+                    .and_then(|(series, n)| Some((series, n.parse::<u64>().ok()?)))
+                    .ok_or_else(|| Error::internal(format!("snapshot: archive number `{raw}`")))?;
+                let top = highest.entry(series).or_insert((seq, raw));
+                if seq > top.0 {
+                    *top = (seq, raw);
+                }
+            }
+            for (_, raw) in highest.into_values() {
+                let no = ArchiveNo::parse(raw).map_err(Error::internal)?;
+                inner.counters.insert(no.series(), no.seq);
+            }
             for raw in &image.reserved {
                 let no = ArchiveNo::parse(raw).map_err(Error::internal)?;
-                let counter = inner.counters.entry(no.series()).or_insert(0);
-                *counter = (*counter).max(no.seq);
                 inner.reserved.insert(no.series(), no.seq);
             }
             inner.docs.reserve(image.docs.len());
             inner.by_archive_no.reserve(image.docs.len());
-            for d in image.docs {
-                let no = ArchiveNo::parse(&d.archive_no).map_err(Error::internal)?;
-                let counter = inner.counters.entry(no.series()).or_insert(0);
-                *counter = (*counter).max(no.seq);
+            for d in &image.docs {
                 inner.put(
                     d.id,
                     &d.archive_no,
-                    d.vin.as_deref(),
+                    Some(d.vin.as_ref()).filter(|v| !v.is_empty()),
                     Facts {
                         revision: d.revision,
                         retention_until: d.retention_until,
@@ -203,15 +225,15 @@ impl Catalog {
     }
 
     /// What a snapshot keeps of the catalog.
-    pub fn image(&self) -> Image {
+    pub fn image(&self) -> Image<'static> {
         let inner = self.inner.read().expect("catalog lock");
         let mut docs: Vec<ImageDoc> = inner
             .docs
             .iter()
             .map(|(id, d)| ImageDoc {
                 id: *id,
-                archive_no: d.archive_no.to_string(),
-                vin: d.vin.as_deref().map(str::to_string),
+                archive_no: Cow::Owned(d.archive_no.to_string()),
+                vin: Cow::Owned(d.vin.as_deref().unwrap_or_default().to_string()),
                 revision: d.revision,
                 retention_until: d.retention_until,
                 held: d.held,
@@ -271,9 +293,9 @@ impl Catalog {
     }
 }
 
-/// Reads the snapshot at `path` if it is usable for `store`; says why not in
-/// the log otherwise.
-pub fn read(path: &Path, keyring: &Keyring, store: &str) -> Option<Snapshot> {
+/// Reads and opens the sealed snapshot at `path`; says why not in the log
+/// when there is one that cannot be opened. [`decode`] the result.
+pub fn read(path: &Path, keyring: &Keyring) -> Option<Vec<u8>> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
@@ -282,18 +304,24 @@ pub fn read(path: &Path, keyring: &Keyring, store: &str) -> Option<Snapshot> {
             return None;
         }
     };
-    let opened = keyring
+    keyring
         .open_binary(CONTEXT, &bytes)
-        .map_err(|e| e.to_string())
-        .and_then(|plain| postcard::from_bytes::<Snapshot>(&plain).map_err(|e| e.to_string()));
-    match opened {
+        .map_err(
+            |e| tracing::warn!(error = %e, "catalog snapshot unreadable: loading from the store"),
+        )
+        .ok()
+}
+
+/// The snapshot in an opened file, if it is usable for `store`.
+pub fn decode<'a>(plain: &'a [u8], store: &str) -> Option<Snapshot<'a>> {
+    match postcard::from_bytes::<Snapshot>(plain) {
         Ok(s) if s.format == FORMAT && s.store == store => Some(s),
         Ok(_) => {
             tracing::warn!("catalog snapshot of another format or store: loading from the store");
             None
         }
         Err(e) => {
-            tracing::warn!(error = %e, "catalog snapshot unreadable: loading from the store");
+            tracing::warn!(error = %e, "catalog snapshot undecodable: loading from the store");
             None
         }
     }
@@ -380,7 +408,8 @@ pub async fn open_with_log(
     store_id: &str,
 ) -> std::result::Result<(Catalog, AuditLog, LoadReport), String> {
     let started = std::time::Instant::now();
-    let snapshot = read(snapshot_path, keyring, store_id);
+    let plain = read(snapshot_path, keyring);
+    let snapshot = plain.as_deref().and_then(|p| decode(p, store_id));
     let (log, after_mark) = AuditLog::open_after(log_path, snapshot.as_ref().map(|s| &s.mark))?;
     let failed = |e: Error| format!("cannot load the archive: {e}");
     let (mut catalog, report) = match (snapshot, after_mark) {
@@ -491,7 +520,7 @@ mod tests {
         let doc = ImageDoc {
             id: DocumentId::new(),
             archive_no: "BJ01-WX-2026-000007".into(),
-            vin: Some("LSVAU2180N2183294".into()),
+            vin: "LSVAU2180N2183294".into(),
             revision: 3,
             retention_until: chrono::NaiveDate::from_ymd_opt(2036, 5, 1).unwrap(),
             held: true,
@@ -518,7 +547,8 @@ mod tests {
             !raw.windows(17).any(|w| w == b"LSVAU2180N2183294"),
             "sealed: no VIN in the file"
         );
-        let back = read(&path, &keyring, "store-a").expect("readable");
+        let plain = read(&path, &keyring).expect("readable");
+        let back = decode(&plain, "store-a").expect("decodable");
         assert_eq!(back.image.docs, vec![doc]);
         assert_eq!(back.image.reserved, snapshot.image.reserved);
         assert_eq!(back.mark, snapshot.mark);
@@ -526,16 +556,13 @@ mod tests {
             !marker_path(&path).exists(),
             "a plain snapshot is no clean stop"
         );
-        assert!(
-            read(&path, &keyring, "store-b").is_none(),
-            "another store's"
-        );
+        assert!(decode(&plain, "store-b").is_none(), "another store's");
         let other = Keyring::new(
             crate::storage::envelope::MasterKey::from_bytes(
                 &crate::storage::envelope::random_bytes::<32>(),
             )
             .unwrap(),
         );
-        assert!(read(&path, &other, "store-a").is_none(), "another key's");
+        assert!(read(&path, &other).is_none(), "another key's");
     }
 }
