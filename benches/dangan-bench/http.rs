@@ -364,13 +364,20 @@ pub async fn run(
     s.stop()?;
 
     eprintln!("  rebuilding the index from the store…");
-    let rebuild = server::reindex(&data)?;
+    let (rebuild, rebuild_rss) = server::reindex(&data)?;
     rows.push(Row::rate(
         &format!("rebuild from the local store, {total} documents"),
         total as f64 / rebuild,
         "bare tantivy indexing, same analyses",
         settings.index_ceiling,
         "docs/s",
+    ));
+    rows.push(Row::latency(
+        &format!("rebuild peak RSS, {total} documents"),
+        rebuild_rss,
+        "server RSS goal",
+        1024.0,
+        "MiB",
     ));
 
     eprintln!("  cold start…");

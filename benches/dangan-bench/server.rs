@@ -125,17 +125,32 @@ impl Drop for Server {
     }
 }
 
-/// `dangan reindex` on a stopped server's data directory; returns seconds.
-pub fn reindex(data_dir: &Path) -> anyhow::Result<f64> {
+/// `dangan reindex` on a stopped server's data directory; returns seconds and
+/// its peak RSS in MiB. Earlier phases' dirty pages are written back first, so
+/// their writeback is not measured here.
+pub fn reindex(data_dir: &Path) -> anyhow::Result<(f64, f64)> {
+    // SAFETY: sync(2) takes no arguments and cannot fail.
+    unsafe { libc::sync() };
     let t = Instant::now();
-    let status = dangan()
+    let child = dangan()
         .arg("reindex")
         .arg("--data-dir")
         .arg(data_dir)
         .stdout(Stdio::null())
-        .status()?;
-    anyhow::ensure!(status.success(), "reindex failed: {status}");
-    Ok(t.elapsed().as_secs_f64())
+        .spawn()?;
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is valid; wait4 fills it for our own child,
+    // which std's Child is not asked to wait for after this.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let seconds = t.elapsed().as_secs_f64();
+    anyhow::ensure!(waited == pid, "waiting for reindex failed");
+    anyhow::ensure!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "reindex failed: {status}"
+    );
+    Ok((seconds, usage.ru_maxrss as f64 / 1024.0))
 }
 
 pub async fn login(client: &reqwest::Client, address: &str, user: &str) -> anyhow::Result<String> {

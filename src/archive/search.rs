@@ -16,6 +16,8 @@ use crate::storage::manifest::Manifest;
 
 /// Documents read at once while the index catches up with the store.
 const CATCH_UP_READS: usize = 8;
+/// Documents queued for the index writer at most (twice this) during catch-up.
+const CATCH_UP_QUEUE: usize = 256;
 
 /// The text of a just-stored version and whether it could be extracted.
 pub(super) async fn text_of_upload(
@@ -161,10 +163,19 @@ impl Archive {
                 Ok::<_, crate::error::Error>(Some((m, text)))
             })
             .buffer_unordered(CATCH_UP_READS);
+        // Documents go to the writer faster than it indexes them; waiting for
+        // it every so often keeps the queue (whole documents) from growing to
+        // a large part of the archive.
+        let mut taken = None;
         while let Some(next) = read.next().await {
             if let Some((m, text)) = next? {
                 self.index.upsert(&m, &text);
                 updated += 1;
+                if updated % CATCH_UP_QUEUE == 0
+                    && let Some(previous) = taken.replace(self.index.taken())
+                {
+                    previous.await;
+                }
             }
         }
         for id in gone {

@@ -41,6 +41,8 @@ enum Op {
     DeleteAll,
     /// Commit now and answer when the commit is visible to searches.
     Flush(oneshot::Sender<()>),
+    /// Answer once every change sent before has reached the writer (no commit).
+    Taken(oneshot::Sender<()>),
 }
 
 /// What the index holds, from [`SearchIndex::indexed`].
@@ -169,6 +171,21 @@ impl SearchIndex {
 
     pub fn delete(&self, id: &str) {
         self.send(Op::Delete(id.to_string()));
+    }
+
+    /// Resolves once the writer has taken every change sent before (without
+    /// committing): lets a bulk producer keep the queue, and memory, bounded.
+    pub fn taken(&self) -> impl std::future::Future<Output = ()> + use<> {
+        let (tx, rx) = oneshot::channel();
+        let sent = self
+            .ops
+            .as_ref()
+            .is_some_and(|ops| ops.send(Op::Taken(tx)).is_ok());
+        async move {
+            if sent {
+                let _ = rx.await;
+            }
+        }
     }
 
     /// Commits what is pending and waits until searches see it.
@@ -349,6 +366,9 @@ fn run_writer(
         let mut disconnected = false;
         let mut take = |op: Op, journal: &mut Vec<Op>| match op {
             Op::Flush(tx) => waiting.push(tx),
+            Op::Taken(tx) => {
+                let _ = tx.send(());
+            }
             op => {
                 apply(&mut writer, &fields, &op);
                 journal.push(op);
@@ -417,6 +437,6 @@ fn apply(writer: &mut IndexWriter, fields: &Fields, op: &Op) {
                 tracing::error!(error = %e, "index clear failed");
             }
         }
-        Op::Flush(_) => {}
+        Op::Flush(_) | Op::Taken(_) => {}
     }
 }
