@@ -171,9 +171,10 @@ impl Catalog {
     /// shows the result, so looking at the register first and the catalog
     /// second can not miss it. Returns how many objects were removed.
     pub async fn sweep_leftovers(&self, started: std::time::SystemTime) -> Result<usize> {
-        let paths = self.blob.list(&Path::from("docs")).await?;
+        // Streamed: at a million documents the listing has ~3M paths.
+        let mut paths = self.blob.list_each(&Path::from("docs"));
         let mut removed = 0;
-        for path in paths {
+        while let Some(path) = paths.try_next().await? {
             let segments: Vec<&str> = path.as_ref().split('/').collect();
             let [_, id, "content", version] = segments.as_slice() else {
                 continue;

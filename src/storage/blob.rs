@@ -262,8 +262,16 @@ impl BlobStore {
 
     /// Every object below `prefix`.
     pub async fn list(&self, prefix: &Path) -> Result<Vec<Path>> {
-        let metas: Vec<_> = self.inner.list(Some(prefix)).try_collect().await?;
-        Ok(metas.into_iter().map(|m| m.location).collect())
+        self.list_each(prefix).try_collect().await
+    }
+
+    /// Every object below `prefix`, one at a time as the store lists them:
+    /// for walks over the whole store, which should not hold its listing.
+    pub fn list_each(&self, prefix: &Path) -> BoxStream<'static, Result<Path>> {
+        self.inner
+            .list(Some(prefix))
+            .map(|meta| meta.map(|m| m.location).map_err(Error::from))
+            .boxed()
     }
 
     /// Deletes an object; succeeds if it did not exist.

@@ -429,13 +429,6 @@ pub async fn open_with_log(
                 .try_collect::<Vec<()>>()
                 .await
                 .map_err(failed)?;
-            tracing::info!(
-                documents = catalog.len(),
-                changed_since = changed.len(),
-                after_clean_stop = clean,
-                ms = started.elapsed().as_millis() as u64,
-                "archive loaded from its catalog snapshot"
-            );
             let report = LoadReport {
                 from_snapshot: true,
                 manifests_read: changed.len(),
@@ -445,11 +438,6 @@ pub async fn open_with_log(
         }
         _ => {
             let catalog = Catalog::load(blob, keyring).await.map_err(failed)?;
-            tracing::info!(
-                documents = catalog.len(),
-                ms = started.elapsed().as_millis() as u64,
-                "archive loaded from the store"
-            );
             let report = LoadReport {
                 from_snapshot: false,
                 manifests_read: catalog.len(),
@@ -458,6 +446,14 @@ pub async fn open_with_log(
             (catalog, report)
         }
     };
+    tracing::info!(
+        documents = catalog.len(),
+        from_snapshot = report.from_snapshot,
+        manifests_read = report.manifests_read,
+        after_clean_stop = report.after_clean_stop,
+        ms = started.elapsed().as_millis() as u64,
+        "archive loaded"
+    );
     catalog.keep_snapshots_at(snapshot_path.to_path_buf(), store_id.to_string());
     Ok((catalog, log, report))
 }
