@@ -74,14 +74,7 @@ impl Server {
     }
 
     fn status_kib(&self, key: &str) -> f64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with(key))
-                    .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-            })
-            .unwrap_or(f64::NAN)
+        status_kib(self.child.id(), key)
     }
 
     /// Resident memory now, MiB.
@@ -125,6 +118,18 @@ impl Drop for Server {
     }
 }
 
+/// A figure (kB) from `/proc/<pid>/status`, NaN once the process is gone.
+fn status_kib(pid: u32, key: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(f64::NAN)
+}
+
 /// `dangan reindex` on a stopped server's data directory; returns seconds and
 /// its peak RSS in MiB. Earlier phases' dirty pages are written back first, so
 /// their writeback is not measured here.
@@ -132,25 +137,25 @@ pub fn reindex(data_dir: &Path) -> anyhow::Result<(f64, f64)> {
     // SAFETY: sync(2) takes no arguments and cannot fail.
     unsafe { libc::sync() };
     let t = Instant::now();
-    let child = dangan()
+    let mut child = dangan()
         .arg("reindex")
         .arg("--data-dir")
         .arg(data_dir)
         .stdout(Stdio::null())
         .spawn()?;
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is valid; wait4 fills it for our own child,
-    // which std's Child is not asked to wait for after this.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    // The high-water mark of the exec'd process, read until it exits (the
+    // kernel's rusage would count the bench's own pages shared at fork).
+    let mut peak_kib: f64 = 0.0;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        peak_kib = peak_kib.max(status_kib(child.id(), "VmHWM:"));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
     let seconds = t.elapsed().as_secs_f64();
-    anyhow::ensure!(waited == pid, "waiting for reindex failed");
-    anyhow::ensure!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "reindex failed: {status}"
-    );
-    Ok((seconds, usage.ru_maxrss as f64 / 1024.0))
+    anyhow::ensure!(status.success(), "reindex failed: {status}");
+    Ok((seconds, peak_kib / 1024.0))
 }
 
 pub async fn login(client: &reqwest::Client, address: &str, user: &str) -> anyhow::Result<String> {
