@@ -24,6 +24,7 @@ use object_store::{
 
 use secrecy::ExposeSecret;
 
+use super::local_write::LocalWrite;
 use crate::config::StorageConfig;
 use crate::error::{Error, Result};
 
@@ -41,6 +42,9 @@ pub struct BlobStore {
     locks: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
     /// The directory of a local store, for [`Self::remove_staged_leftovers`].
     local_dir: Option<std::path::PathBuf>,
+    /// A local store and the prefix in it: large objects are written to its
+    /// files directly (see `local_write`).
+    local_fs: Option<(Arc<LocalFileSystem>, Option<Path>)>,
 }
 
 impl std::fmt::Debug for BlobStore {
@@ -59,10 +63,11 @@ impl BlobStore {
         }
         let parsed = Path::parse(prefix).map_err(|e| format!("storage.prefix `{prefix}`: {e}"))?;
         Ok(BlobStore {
-            inner: Arc::new(PrefixStore::new(store.inner, parsed)),
+            inner: Arc::new(PrefixStore::new(store.inner, parsed.clone())),
             description: format!("{}/{prefix}", store.description),
             locks: Default::default(),
             local_dir: store.local_dir,
+            local_fs: store.local_fs.map(|(fs, _)| (fs, Some(parsed))),
         })
     }
 
@@ -77,6 +82,7 @@ impl BlobStore {
                 description: "memory://".into(),
                 locks: Default::default(),
                 local_dir: None,
+                local_fs: None,
             });
         }
         if let Some(path) = url.strip_prefix("file://") {
@@ -124,6 +130,7 @@ impl BlobStore {
                 description: format!("s3://{bucket} at {endpoint}"),
                 locks: Default::default(),
                 local_dir: None,
+                local_fs: None,
             });
         }
         Err(format!(
@@ -138,11 +145,13 @@ impl BlobStore {
             .map_err(|e| format!("cannot open object directory {}: {e}", dir.display()))?
             .with_fsync(true)
             .with_automatic_cleanup(true);
+        let store = Arc::new(store);
         Ok(BlobStore {
-            inner: Arc::new(store),
+            inner: store.clone(),
             description: format!("file://{}", dir.display()),
             locks: Default::default(),
             local_dir: Some(dir.to_path_buf()),
+            local_fs: Some((store, None)),
         })
     }
 
@@ -284,28 +293,64 @@ impl BlobStore {
 
     /// Starts writing an object piece by piece.
     pub fn writer(&self, path: Path) -> ObjectWriter {
+        let file = self.local_fs.as_ref().and_then(|(fs, prefix)| {
+            let full: Path = match prefix {
+                Some(prefix) => prefix.parts().chain(path.parts()).collect(),
+                None => path.clone(),
+            };
+            fs.path_to_filesystem(&full).ok()
+        });
         ObjectWriter {
             store: self.inner.clone(),
             path,
             buf: Vec::new(),
             upload: None,
+            file,
+            local: None,
         }
     }
 }
 
 /// Writes one object from pieces: in memory up to [`PART_SIZE`], then as a
-/// multipart upload. Nothing is visible at `path` until [`ObjectWriter::finish`].
+/// multipart upload, or for a local store into its file with writeback started
+/// as it goes. Nothing is visible at `path` until [`ObjectWriter::finish`].
 pub struct ObjectWriter {
     store: Arc<dyn ObjectStore>,
     path: Path,
     buf: Vec<u8>,
     upload: Option<WriteMultipart>,
+    /// The object's file, for a local store.
+    file: Option<std::path::PathBuf>,
+    local: Option<LocalWrite>,
+}
+
+fn local_failed(e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::StorageFull {
+        return Error::storage_full().with_source(e);
+    }
+    Error::unavailable("storage_unavailable", "the object store is unavailable").with_source(e)
 }
 
 impl ObjectWriter {
     pub async fn write(&mut self, data: &[u8]) -> Result<()> {
         if self.upload.is_none() && self.buf.len() + data.len() <= PART_SIZE {
             self.buf.extend_from_slice(data);
+            return Ok(());
+        }
+        if let Some(file) = &self.file {
+            // Whole parts to the file; the rest waits in the buffer.
+            if self.local.is_none() {
+                self.local = Some(
+                    LocalWrite::create(file.clone())
+                        .await
+                        .map_err(local_failed)?,
+                );
+            }
+            let local = self.local.as_mut().expect("created above");
+            let mut part = std::mem::take(&mut self.buf);
+            part.extend_from_slice(data);
+            // The same buffer takes the next part.
+            self.buf = local.write(part).await.map_err(local_failed)?;
             return Ok(());
         }
         if self.upload.is_none() {
@@ -322,6 +367,12 @@ impl ObjectWriter {
 
     /// Makes the object durable and visible.
     pub async fn finish(self) -> Result<()> {
+        if let Some(mut local) = self.local {
+            if !self.buf.is_empty() {
+                local.write(self.buf).await.map_err(local_failed)?;
+            }
+            return local.finish().await.map_err(local_failed);
+        }
         match self.upload {
             Some(writer) => {
                 writer.finish().await?;
@@ -337,6 +388,7 @@ impl ObjectWriter {
 
     /// Abandons the object; nothing becomes visible.
     pub async fn abort(self) {
+        // A local write removes its staging file when dropped.
         if let Some(writer) = self.upload
             && let Err(e) = writer.abort().await
         {

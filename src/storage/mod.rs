@@ -1,6 +1,7 @@
 //! Everything that reaches the object store, and how: the store itself
 //! ([`blob`]), envelope encryption ([`envelope`]), chunked content encryption
-//! ([`stream`]) and document manifests ([`manifest`]).
+//! ([`stream`]) and document manifests ([`manifest`]); large objects of a local
+//! store are written by `local_write`.
 //!
 //! Layout in the store (no plaintext anywhere; ids are random):
 //!
@@ -13,6 +14,7 @@
 
 pub mod blob;
 pub mod envelope;
+mod local_write;
 pub mod manifest;
 pub mod stream;
 
