@@ -18,10 +18,16 @@ use std::path::{Path, PathBuf};
 /// Writeback is started in ranges of this size.
 const WRITEBACK_RANGE: u64 = 4 * 1024 * 1024;
 
-/// One object being written to a local store.
+/// A write handed to a blocking thread: gives back the file, how far
+/// writeback has been started, and the emptied buffer.
+type InFlight = tokio::task::JoinHandle<(File, io::Result<u64>, Vec<u8>)>;
+
+/// One object being written to a local store. One piece is written while the
+/// next arrives.
 pub(super) struct LocalWrite {
-    /// `None` only while a blocking task holds it.
+    /// `None` while a piece is in flight.
     file: Option<File>,
+    in_flight: Option<InFlight>,
     staging: PathBuf,
     dest: PathBuf,
     written: u64,
@@ -43,6 +49,7 @@ impl LocalWrite {
             .map_err(blocking_failed)??;
         Ok(LocalWrite {
             file: Some(file),
+            in_flight: None,
             staging,
             dest,
             written: 0,
@@ -51,12 +58,15 @@ impl LocalWrite {
         })
     }
 
-    /// Appends `data` and starts the writeback of every whole range written.
-    /// Gives the buffer back, emptied, for the next piece.
+    /// Appends `data` (written on a blocking thread while the caller goes on)
+    /// and starts the writeback of every whole range written. Waits for the
+    /// previous piece first, and gives its buffer back, emptied, for the next.
     pub(super) async fn write(&mut self, data: Vec<u8>) -> io::Result<Vec<u8>> {
+        let spare = self.settle().await?.unwrap_or_default();
         let mut file = self.file.take().ok_or_else(gone)?;
         let (written, mut started) = (self.written + data.len() as u64, self.started);
-        let (file, result, mut data) = tokio::task::spawn_blocking(move || {
+        self.written = written;
+        self.in_flight = Some(tokio::task::spawn_blocking(move || {
             let result = file.write_all(&data).map(|()| {
                 while written - started >= WRITEBACK_RANGE {
                     start_writeback(&file, started, WRITEBACK_RANGE);
@@ -64,19 +74,27 @@ impl LocalWrite {
                 }
                 started
             });
+            let mut data = data;
+            data.clear();
             (file, result, data)
-        })
-        .await
-        .map_err(blocking_failed)?;
+        }));
+        Ok(spare)
+    }
+
+    /// Waits for the piece in flight, if any; its buffer.
+    async fn settle(&mut self) -> io::Result<Option<Vec<u8>>> {
+        let Some(in_flight) = self.in_flight.take() else {
+            return Ok(None);
+        };
+        let (file, result, buffer) = in_flight.await.map_err(blocking_failed)?;
         self.file = Some(file);
         self.started = result?;
-        self.written = written;
-        data.clear();
-        Ok(data)
+        Ok(Some(buffer))
     }
 
     /// Makes the object durable and visible at its path.
     pub(super) async fn finish(mut self) -> io::Result<()> {
+        self.settle().await?;
         let file = self.file.take().ok_or_else(gone)?;
         let (staging, dest) = (self.staging.clone(), self.dest.clone());
         tokio::task::spawn_blocking(move || {
@@ -181,12 +199,12 @@ mod tests {
         let dest = dir.path().join("docs/a/content/1");
         let mut w = LocalWrite::create(dest.clone()).await.unwrap();
         let piece = vec![7u8; (WRITEBACK_RANGE as usize) * 2 + 5];
-        let spare = w.write(piece.clone()).await.unwrap();
+        assert_eq!(w.write(piece.clone()).await.unwrap().capacity(), 0);
+        let spare = w.write(b"tail".to_vec()).await.unwrap();
         assert!(
             spare.is_empty() && spare.capacity() >= piece.len(),
-            "buffer given back"
+            "the previous piece's buffer given back"
         );
-        w.write(b"tail".to_vec()).await.unwrap();
         assert!(!dest.exists(), "not visible before finish");
         assert!(dest.with_file_name("1#1").exists(), "staged beside it");
         w.finish().await.unwrap();
