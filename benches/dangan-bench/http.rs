@@ -27,6 +27,20 @@ pub struct Settings {
     pub put_ceiling: f64,
     /// Bare tantivy indexing rate with dangan's analyses, measured earlier.
     pub index_ceiling: f64,
+    /// The bare index with dangan's exact matching, over the generated records.
+    pub bare_index: std::path::PathBuf,
+}
+
+/// Size of the files in `dir` (not recursive: a tantivy index is flat), MiB.
+fn dir_mib(dir: &Path) -> f64 {
+    let bytes: u64 = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok()?.metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum();
+    bytes as f64 / (1024.0 * 1024.0)
 }
 
 /// One point of the latency-vs-concurrency sweep.
@@ -362,6 +376,16 @@ pub async fn run(
     }
     let (serving_rss, serving_anon) = (s.rss_mib(), s.anon_mib());
     s.stop()?;
+    rows.push(Row::latency(
+        &format!(
+            "search index size, {total} documents (of which {} are the 50 KiB filings)",
+            total - docs
+        ),
+        dir_mib(&data.join("index")),
+        &format!("bare tantivy, same analyses, the {docs} records alone"),
+        dir_mib(&settings.bare_index),
+        "MiB",
+    ));
 
     eprintln!("  rebuilding the index from the store…");
     let (rebuild, rebuild_rss) = server::reindex(&data)?;

@@ -176,9 +176,10 @@ fn main() -> anyhow::Result<()> {
     let records = dangan::corpus::generate(docs, 7);
     // The bare index with dangan's exact matching serves the HTTP baseline; its
     // indexing rate is the ceiling of a rebuild.
+    let bare_index = scratch.path().join("bare-exact-index");
     let (search_rows, exact, index_ceiling) = if args.million {
         eprintln!("bare tantivy over {docs} records…");
-        let (exact, rate) = bare::build(&scratch.path().join("bare-exact"), true, &records)?;
+        let (exact, rate) = bare::build(&bare_index, true, &records)?;
         (vec![], exact, rate)
     } else {
         eprintln!("search over {docs} generated records…");
@@ -198,6 +199,7 @@ fn main() -> anyhow::Result<()> {
             big_mib: args.big_mib,
             put_ceiling,
             index_ceiling,
+            bare_index,
         };
         let (http_rows, points) =
             runtime.block_on(http::run(scratch.path(), records, exact, &settings))?;
