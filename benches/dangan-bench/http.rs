@@ -31,18 +31,6 @@ pub struct Settings {
     pub bare_index: std::path::PathBuf,
 }
 
-/// Size of the files in `dir` (not recursive: a tantivy index is flat), MiB.
-fn dir_mib(dir: &Path) -> f64 {
-    let bytes: u64 = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.ok()?.metadata().ok())
-        .filter(|m| m.is_file())
-        .map(|m| m.len())
-        .sum();
-    bytes as f64 / (1024.0 * 1024.0)
-}
-
 /// One point of the latency-vs-concurrency sweep.
 #[derive(Debug, Clone, Serialize)]
 pub struct Point {
@@ -381,9 +369,9 @@ pub async fn run(
             "search index size, {total} documents (of which {} are the 50 KiB filings)",
             total - docs
         ),
-        dir_mib(&data.join("index")),
+        crate::dir_mib(&data.join("index")),
         &format!("bare tantivy, same analyses, the {docs} records alone"),
-        dir_mib(&settings.bare_index),
+        crate::dir_mib(&settings.bare_index),
         "MiB",
     ));
 

@@ -66,6 +66,18 @@ struct Args {
     bench: bool,
 }
 
+/// Size of the files in `dir` (not recursive: a tantivy index is flat), MiB.
+pub fn dir_mib(dir: &std::path::Path) -> f64 {
+    let bytes: u64 = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok()?.metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum();
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
 /// One line of the report: dangan's figure and the ceiling it is compared with.
 #[derive(Debug, Serialize)]
 pub struct Row {

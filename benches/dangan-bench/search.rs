@@ -154,6 +154,13 @@ pub async fn run(scratch: &Path, records: &[Record]) -> anyhow::Result<(Vec<Row>
         exact_rate,
         "docs/s",
     ));
+    rows.push(Row::latency(
+        &format!("search index size, {docs} records (after the last commit)"),
+        crate::dir_mib(&scratch.join("dangan-index")),
+        "bare tantivy, jieba + characters + bigrams",
+        crate::dir_mib(&scratch.join("bare-exact-index")),
+        "MiB",
+    ));
 
     let vins = vin_tails(records);
     let visibility = Visibility {
