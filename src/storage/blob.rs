@@ -338,7 +338,7 @@ impl ObjectWriter {
             return Ok(());
         }
         if let Some(file) = &self.file {
-            // Whole parts to the file; the rest waits in the buffer.
+            // About a part at a time to the file, written while the next fills.
             if self.local.is_none() {
                 self.local = Some(
                     LocalWrite::create(file.clone())
