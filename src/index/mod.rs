@@ -33,6 +33,8 @@ use crate::storage::manifest::Manifest;
 /// Longest time between a filing and its commit.
 pub const COMMIT_INTERVAL: Duration = Duration::from_millis(250);
 const VERSION_FILE: &str = "dangan-analyzer-version";
+/// Changes the writer takes from its queue before it checks whether a commit is due.
+const DRAIN_AT_ONCE: usize = 1024;
 const DOCSTORE_BLOCK_BYTES: usize = 4096;
 
 enum Op {
@@ -377,7 +379,10 @@ fn run_writer(
         match rx.recv_timeout(timeout) {
             Ok(op) => {
                 take(op, &mut journal);
-                while let Ok(op) = rx.try_recv() {
+                // A bounded batch: under a steady stream (catch-up) the queue
+                // never empties, and commits must still come due, or the
+                // journal would keep every document until the stream ends.
+                for op in rx.try_iter().take(DRAIN_AT_ONCE) {
                     take(op, &mut journal);
                 }
                 if !journal.is_empty() && oldest_pending.is_none() {

@@ -198,7 +198,8 @@ impl Catalog {
             }
             for (_, raw) in highest.into_values() {
                 let no = ArchiveNo::parse(raw).map_err(Error::internal)?;
-                inner.counters.insert(no.series(), no.seq);
+                let counter = inner.counters.entry(no.series()).or_insert(0);
+                *counter = (*counter).max(no.seq);
             }
             for raw in &image.reserved {
                 let no = ArchiveNo::parse(raw).map_err(Error::internal)?;
