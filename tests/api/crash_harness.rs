@@ -270,14 +270,7 @@ async fn kill_9_at_random_moments_loses_nothing_acknowledged() {
     // during it, and lost nothing).
     let started_waiting = Instant::now();
     loop {
-        let metrics = client
-            .get(format!("{}/metrics", server.address))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = crate::helpers::metrics_text(&server.address).await;
         if metrics.contains("\ndangan_leftover_sweep_running 0") {
             break;
         }

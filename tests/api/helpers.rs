@@ -160,6 +160,16 @@ pub fn repair_order() -> Value {
     })
 }
 
+/// The Prometheus text of the server at `address` (`http://host:port`).
+pub async fn metrics_text(address: &str) -> String {
+    reqwest::get(format!("{address}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// A valid VIN derived from a 17-character draft by fixing its check digit.
 pub trait PipeVin {
     fn pipe_vin(self) -> String;

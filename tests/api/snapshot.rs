@@ -9,12 +9,7 @@ use crate::helpers::{TestApp, repair_order, spawn_app, spawn_app_in};
 
 /// (from snapshot, manifests read) at the app's start, from `/metrics`.
 async fn start_figures(app: &TestApp) -> (i64, i64) {
-    let text = reqwest::get(app.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = crate::helpers::metrics_text(&app.address).await;
     let gauge = |name: &str| -> i64 {
         text.lines()
             .find_map(|l| l.strip_prefix(&format!("{name} ")))

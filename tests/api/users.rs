@@ -206,15 +206,7 @@ async fn metrics_count_requests_by_route_without_ids() {
     let staff = app.token("staff_bj").await;
     let id = uuid::Uuid::new_v4();
     app.get(&staff, &format!("/api/v1/documents/{id}")).await;
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = crate::helpers::metrics_text(&app.address).await;
     assert!(text.contains("dangan_http_requests_total{"), "{text}");
     assert!(
         text.contains("route=\"/api/v1/documents/{id}\"") && text.contains("status=\"404\""),
