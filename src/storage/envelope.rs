@@ -210,26 +210,10 @@ impl Keyring {
         if sealed.v != 1 {
             return Err(CryptoError::Malformed("unknown sealed object version"));
         }
-        let dek = self.unwrap(&sealed.key, context)?;
-        let nonce = B64
-            .decode(&sealed.nonce)
-            .map_err(|_| CryptoError::Malformed("nonce is not base64"))?;
-        let nonce: [u8; 12] = nonce
-            .as_slice()
-            .try_into()
-            .map_err(|_| CryptoError::Malformed("nonce length"))?;
         let ct = B64
             .decode(&sealed.ct)
             .map_err(|_| CryptoError::Malformed("ciphertext is not base64"))?;
-        dek.cipher()
-            .decrypt(
-                &Nonce::from(nonce),
-                Payload {
-                    msg: &ct,
-                    aad: seal_aad(context).as_bytes(),
-                },
-            )
-            .map_err(|_| CryptoError::Tampered)
+        self.decrypt_whole(context, &sealed.key, &sealed.nonce, &ct)
     }
 
     /// Like [`Keyring::seal`] for large local files: a JSON header line (key and
@@ -266,6 +250,32 @@ impl Keyring {
         (self.wrap(&dek, context), nonce, ct)
     }
 
+    /// The reverse of `encrypt_whole`: the data key unwrapped for `context`,
+    /// the base64 nonce, the ciphertext.
+    fn decrypt_whole(
+        &self,
+        context: &str,
+        key: &WrappedKey,
+        nonce: &str,
+        ct: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
+        let dek = self.unwrap(key, context)?;
+        let nonce: [u8; 12] = B64
+            .decode(nonce)
+            .ok()
+            .and_then(|n| n.as_slice().try_into().ok())
+            .ok_or(CryptoError::Malformed("nonce"))?;
+        dek.cipher()
+            .decrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: ct,
+                    aad: seal_aad(context).as_bytes(),
+                },
+            )
+            .map_err(|_| CryptoError::Tampered)
+    }
+
     /// Opens what [`Keyring::seal_binary`] made with the same `context`.
     pub fn open_binary(&self, context: &str, bytes: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let split = bytes
@@ -277,21 +287,7 @@ impl Keyring {
         if header.v != 2 {
             return Err(CryptoError::Malformed("unknown sealed file version"));
         }
-        let dek = self.unwrap(&header.key, context)?;
-        let nonce: [u8; 12] = B64
-            .decode(&header.nonce)
-            .ok()
-            .and_then(|n| n.as_slice().try_into().ok())
-            .ok_or(CryptoError::Malformed("nonce"))?;
-        dek.cipher()
-            .decrypt(
-                &Nonce::from(nonce),
-                Payload {
-                    msg: &bytes[split + 1..],
-                    aad: seal_aad(context).as_bytes(),
-                },
-            )
-            .map_err(|_| CryptoError::Tampered)
+        self.decrypt_whole(context, &header.key, &header.nonce, &bytes[split + 1..])
     }
 
     /// Rewraps the key of a sealed object under the active master key without
