@@ -27,6 +27,19 @@ pub struct Config {
     pub audit: AuditConfig,
     pub access: AccessConfig,
     pub fixity: FixityConfig,
+    pub extract: ExtractConfig,
+}
+
+/// The text-extraction children (spec §6): how many, and their limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtractConfig {
+    pub workers: usize,
+    pub memory_mb: u64,
+    pub cpu_secs: u64,
+    pub timeout_secs: u64,
+    pub program: String,
+    pub pdftotext: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -200,6 +213,13 @@ impl Config {
             return Err(format!(
                 "access.default_days ({}) must be 1 to access.max_days ({})",
                 self.access.default_days, self.access.max_days
+            ));
+        }
+        let e = &self.extract;
+        if e.memory_mb < 64 || e.cpu_secs == 0 || e.timeout_secs == 0 {
+            return Err(format!(
+                "extract.memory_mb ({}) must be at least 64, extract.cpu_secs ({}) and timeout_secs ({}) above 0",
+                e.memory_mb, e.cpu_secs, e.timeout_secs
             ));
         }
         if self.auth.issuer.is_empty() || self.auth.audience.is_empty() {

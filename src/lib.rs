@@ -11,6 +11,8 @@
 //! - [`auth`] — tokens, users, the role × action table and per-document rules.
 //! - [`audit`] — the retrieval log: durable, hash-chained, verified.
 //! - [`storage`] — the object store, envelope and stream encryption, manifests.
+//! - [`extract`] — text from uploaded files, parsed only in child processes
+//!   with limits (a hostile file costs a child, never the server).
 //! - [`domain`] — parsed values: VIN, plate, archive number, metadata, levels.
 //! - [`config`] — layered configuration, checked at start.
 
@@ -23,6 +25,7 @@ pub mod config;
 pub mod corpus;
 pub mod domain;
 pub mod error;
+pub mod extract;
 pub mod index;
 pub mod memory;
 pub mod metrics;

@@ -57,18 +57,43 @@ enum Command {
         #[arg(long)]
         public_key: Option<String>,
     },
+    /// The text-extraction child the server starts (spec §6); not for people.
+    #[command(hide = true)]
+    ExtractWorker {
+        #[arg(long)]
+        memory_mb: u64,
+        #[arg(long)]
+        cpu_secs: u64,
+        #[arg(long)]
+        pdftotext: Option<PathBuf>,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
     // SAFETY: first thing in main, before any other thread exists.
     unsafe { dangan::memory::tune_allocator() };
+    let cli = Cli::parse();
+    if let Some(Command::ExtractWorker {
+        memory_mb,
+        cpu_secs,
+        pdftotext,
+    }) = cli.command
+    {
+        // Before any configuration, logging or thread: the child limits itself
+        // and touches nothing but its pipes.
+        let limits = dangan::extract::worker::WorkerLimits {
+            memory_mb,
+            cpu_secs,
+        };
+        dangan::extract::worker::run(&limits, pdftotext)?;
+        return Ok(());
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     let overrides = Overrides {
         bind: cli.serve.bind.clone(),
         data_dir: cli.serve.data_dir.clone(),
@@ -80,6 +105,7 @@ fn main() -> anyhow::Result<()> {
         Command::Reindex => reindex(config),
         Command::Fixity => fixity(config),
         Command::KeysRotate => rotate(config),
+        Command::ExtractWorker { .. } => unreachable!("handled before configuration"),
         Command::AuditVerify {
             log,
             checkpoints,

@@ -149,6 +149,7 @@ impl Application {
 
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(crate::api::security_headers())
                 .wrap(from_fn(request_id))
                 .app_data(data.clone())
                 .configure(|cfg| crate::api::routes(cfg, max_json))
@@ -269,9 +270,9 @@ async fn request_id(
 /// Opens every part of the application without serving it (also used by the
 /// offline commands).
 pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, String> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+    crate::storage::private::make_private(&config.data_dir).map_err(|e| {
         format!(
-            "cannot create data directory {}: {e}",
+            "cannot create data directory {} or make it private: {e}",
             config.data_dir.display()
         )
     })?;
@@ -368,6 +369,7 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppStat
             max_days: config.access.max_days,
         },
         clock,
+        extractor: Arc::new(open_extractor(&config)?),
     });
     let caught_up = archive
         .catch_up_index_from(indexed)
@@ -432,6 +434,17 @@ fn describe(e: &crate::error::Error) -> String {
         Some(s) => format!("{e}: {s}"),
         None => e.to_string(),
     }
+}
+
+/// The text-extraction children, saying once at start what they cannot read.
+fn open_extractor(config: &Config) -> Result<crate::extract::pool::ExtractPool, String> {
+    let pool = crate::extract::pool::PoolConfig::from_config(&config.extract)?;
+    if pool.pdftotext.is_none() {
+        tracing::warn!(
+            "pdftotext not found: PDFs are filed without text (install Debian packages poppler-utils and poppler-data)"
+        );
+    }
+    Ok(crate::extract::pool::ExtractPool::new(pool))
 }
 
 /// The masking rules: `schema.dir`'s copy, or the built-in one.

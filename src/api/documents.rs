@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::multipart::{next_part, read_part, upload};
+use super::multipart::text_then_file;
 use crate::archive::filing::CorrectionRequest;
 use crate::archive::register;
 use crate::archive::views::{Content, ContentBody};
@@ -16,42 +16,21 @@ use crate::startup::AppState;
 
 const METADATA_FIRST: &str = "send the `metadata` part before the `file` part";
 
-/// `POST /documents`: multipart with `metadata` (JSON) then `file`.
+/// `POST /documents`: multipart with exactly `metadata` (JSON), then `file`.
 pub async fn file(
     caller: Authorized<perm::DocumentsFile>,
     state: web::Data<AppState>,
-    mut payload: Multipart,
+    payload: Multipart,
 ) -> Result<HttpResponse> {
-    let mut metadata = None;
-    while let Some(field) = next_part(&mut payload).await? {
-        match field.name() {
-            Some("metadata") => {
-                metadata = Some(read_part(field, state.config.server.max_metadata_bytes).await?)
-            }
-            Some("file") => {
-                let metadata = metadata
-                    .ok_or_else(|| Error::bad_request("metadata_missing", METADATA_FIRST))?;
-                let view = state
-                    .archive
-                    .file(&caller.ctx, &metadata, upload(field))
-                    .await?;
-                return Ok(HttpResponse::Created().json(view));
-            }
-            other => return Err(unknown_part(other)),
-        }
-    }
-    Err(Error::bad_request(
-        "file_missing",
-        "a `file` part is required",
-    ))
-}
-
-fn unknown_part(name: Option<&str>) -> Error {
-    let name = crate::domain::people::truncate(name.unwrap_or(""), 40);
-    Error::bad_request(
-        "unknown_part",
-        format!("unexpected multipart part `{name}`"),
+    let (metadata, file) = text_then_file(
+        payload,
+        "metadata",
+        state.config.server.max_metadata_bytes,
+        || Error::bad_request("metadata_missing", METADATA_FIRST),
     )
+    .await?;
+    let view = state.archive.file(&caller.ctx, &metadata, file).await?;
+    Ok(HttpResponse::Created().json(view))
 }
 
 pub async fn get(
@@ -123,42 +102,27 @@ fn ascii_filename(name: &str) -> String {
         .collect()
 }
 
-/// `POST /documents/{id}/versions`: multipart with `reason` then `file`.
+/// `POST /documents/{id}/versions`: multipart with exactly `reason`, then `file`.
 pub async fn add_version(
     caller: Authorized<perm::DocumentsVersion>,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    mut payload: Multipart,
+    payload: Multipart,
 ) -> Result<HttpResponse> {
-    let mut reason = None;
-    while let Some(field) = next_part(&mut payload).await? {
-        match field.name() {
-            Some("reason") => {
-                let raw = read_part(field, 4096).await?;
-                reason = Some(String::from_utf8(raw).map_err(|_| {
-                    Error::bad_request("invalid_reason", "reason must be UTF-8 text")
-                })?);
-            }
-            Some("file") => {
-                let reason = reason.ok_or_else(|| {
-                    Error::bad_request(
-                        "reason_missing",
-                        "send the `reason` part before the `file` part",
-                    )
-                })?;
-                let view = state
-                    .archive
-                    .add_version(&caller.ctx, &id, &reason, upload(field))
-                    .await?;
-                return Ok(HttpResponse::Created().json(view));
-            }
-            other => return Err(unknown_part(other)),
-        }
-    }
-    Err(Error::bad_request(
-        "file_missing",
-        "a `file` part is required",
-    ))
+    let (raw, file) = text_then_file(payload, "reason", 4096, || {
+        Error::bad_request(
+            "reason_missing",
+            "send the `reason` part before the `file` part",
+        )
+    })
+    .await?;
+    let reason = String::from_utf8(raw)
+        .map_err(|_| Error::bad_request("invalid_reason", "reason must be UTF-8 text"))?;
+    let view = state
+        .archive
+        .add_version(&caller.ctx, &id, &reason, file)
+        .await?;
+    Ok(HttpResponse::Created().json(view))
 }
 
 /// `PATCH /documents/{id}`: `{changes: {...}, reason}`.

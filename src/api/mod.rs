@@ -21,6 +21,22 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::error::Error;
 
+/// Headers every response carries unless its handler set them (spec §6): no
+/// content sniffing, no caching (every answer but health is someone's data),
+/// no framing, and a CSP that lets a response load, run or frame nothing — a
+/// downloaded file opened in the browser included.
+pub fn security_headers() -> actix_web::middleware::DefaultHeaders {
+    actix_web::middleware::DefaultHeaders::new()
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Cache-Control", "no-store"))
+        .add(("X-Frame-Options", "DENY"))
+        .add((
+            "Content-Security-Policy",
+            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'; sandbox",
+        ))
+        .add(("Referrer-Policy", "no-referrer"))
+}
+
 /// Every route, with the handler that serves it.
 pub fn routes(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
     cfg.app_data(json_config(max_json_bytes))

@@ -6,7 +6,8 @@ use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use sha2::{Digest, Sha256};
 
-use super::{Archive, Upload, UploadStream, extract};
+use super::{Archive, Upload, UploadStream};
+use crate::extract;
 use crate::domain::DocumentId;
 use crate::error::{Error, Result};
 use crate::storage::blob::ObjectWriter;
@@ -129,6 +130,12 @@ impl Archive {
                 writer.write(&out).await?;
                 out.clear();
             }
+        }
+        if size == 0 {
+            return Err(Error::invalid(
+                "empty_file",
+                "the file is empty (0 bytes); nothing was filed",
+            ));
         }
         enc.finish(&mut out)
             .map_err(|e| Error::internal(e.to_string()))?;

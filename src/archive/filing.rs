@@ -4,7 +4,6 @@ use chrono::{Datelike, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::search::text_of_upload;
 use super::views::{DocumentView, mask_value};
 use super::{Archive, Upload, UploadStream};
 use crate::audit::{Context, Outcome};
@@ -110,7 +109,8 @@ impl Archive {
             self.catalog
                 .allocate((branch.clone(), category.code.clone(), start.year()));
         let (text, status) =
-            text_of_upload(&stored.content_type, stored.text.take(), stored.size).await;
+            self.text_of_upload(&stored.content_type, stored.text.take(), stored.size)
+                .await;
         let manifest = Manifest {
             format: FORMAT,
             id,
@@ -204,7 +204,8 @@ impl Archive {
         let mut next = (**m).clone();
         let size = stored.size;
         let (text, status) =
-            text_of_upload(&stored.content_type, stored.text.take(), stored.size).await;
+            self.text_of_upload(&stored.content_type, stored.text.take(), stored.size)
+                .await;
         next.text = Some(status);
         next.versions.push(Version {
             version: n,

@@ -7,8 +7,6 @@ pub mod access;
 pub mod catalog;
 mod content;
 pub mod disposal;
-pub mod extract;
-mod extract_office;
 pub mod filing;
 pub mod fixity;
 mod reading;
@@ -66,6 +64,8 @@ pub struct ArchiveParts {
     pub access_limits: access::AccessLimits,
     pub masking: crate::domain::pii::Masking,
     pub clock: Arc<dyn Clock>,
+    /// The text-extraction children: the only way uploaded bytes get parsed.
+    pub extractor: Arc<crate::extract::pool::ExtractPool>,
 }
 
 pub struct Archive {
@@ -81,6 +81,7 @@ pub struct Archive {
     access_limits: access::AccessLimits,
     masking: crate::domain::pii::Masking,
     clock: Arc<dyn Clock>,
+    extractor: Arc<crate::extract::pool::ExtractPool>,
     rotation: std::sync::Mutex<rotation::RotationState>,
 }
 
@@ -99,6 +100,7 @@ impl Archive {
             access_limits,
             masking,
             clock,
+            extractor,
         } = parts;
         Archive {
             blob,
@@ -113,6 +115,7 @@ impl Archive {
             access_limits,
             masking,
             clock,
+            extractor,
             rotation: Default::default(),
         }
     }

@@ -5,7 +5,7 @@ use futures_util::StreamExt;
 use serde_json::json;
 
 use super::Archive;
-use super::extract::{self, MAX_EXTRACT_BYTES, TextStatus};
+use crate::extract::{self, MAX_EXTRACT_BYTES, TextStatus};
 use crate::audit::{Context, Outcome};
 use crate::auth::{Action, Principal};
 use crate::domain::{DocumentId, Role};
@@ -19,40 +19,41 @@ const CATCH_UP_READS: usize = 8;
 /// Documents queued for the index writer at most (twice this) during catch-up.
 const CATCH_UP_QUEUE: usize = 256;
 
-/// The text of a just-stored version and whether it could be extracted.
-pub(super) async fn text_of_upload(
-    content_type: &str,
-    text: Option<Vec<u8>>,
-    size: u64,
-) -> (String, TextStatus) {
-    let failed = |reason: String| {
-        (
-            String::new(),
-            TextStatus {
-                indexed: false,
-                reason: Some(reason),
-            },
-        )
-    };
-    match text {
-        Some(bytes) => match extract::extract_isolated(content_type, bytes).await {
-            Ok(t) => (
-                t,
-                TextStatus {
-                    indexed: true,
-                    reason: None,
-                },
-            ),
-            Err(reason) => failed(reason),
-        },
-        None if extract::extractable(content_type) && size > MAX_EXTRACT_BYTES => failed(format!(
-            "larger than {MAX_EXTRACT_BYTES} bytes: only metadata and transcript are indexed"
-        )),
-        None => failed(extract::unsupported(content_type)),
-    }
-}
-
 impl Archive {
+    /// The text of a just-stored version and whether it could be extracted.
+    pub(super) async fn text_of_upload(
+        &self,
+        content_type: &str,
+        text: Option<Vec<u8>>,
+        size: u64,
+    ) -> (String, TextStatus) {
+        let failed = |reason: String| {
+            (
+                String::new(),
+                TextStatus {
+                    indexed: false,
+                    reason: Some(reason),
+                },
+            )
+        };
+        match text {
+            Some(bytes) => match self.extractor.extract(content_type, &bytes).await {
+                Ok(t) => (
+                    t,
+                    TextStatus {
+                        indexed: true,
+                        reason: None,
+                    },
+                ),
+                Err(reason) => failed(reason),
+            },
+            None if extract::extractable(content_type) && size > MAX_EXTRACT_BYTES => failed(format!(
+                "larger than {MAX_EXTRACT_BYTES} bytes: only metadata and transcript are indexed"
+            )),
+            None => failed(extract::unsupported(content_type)),
+        }
+    }
+
     /// What `p` may find: content readers their branch up to their clearance
     /// (matching content text too); auditors every document's metadata only.
     fn visibility(&self, p: &Principal) -> Visibility {
@@ -113,7 +114,9 @@ impl Archive {
             return String::new();
         }
         match self.read_verified(m.id, v).await {
-            Ok(bytes) => extract::extract_isolated(&v.content_type, bytes.to_vec())
+            Ok(bytes) => self
+                .extractor
+                .extract(&v.content_type, &bytes)
                 .await
                 .unwrap_or_default(),
             Err(e) => {

@@ -66,7 +66,7 @@ pub struct DocumentView {
     pub versions: Vec<VersionView>,
     pub corrections: Vec<CorrectionView>,
     /// Whether the latest version's text is searchable, and if not, why.
-    pub text: Option<crate::archive::extract::TextStatus>,
+    pub text: Option<crate::extract::TextStatus>,
 }
 
 /// Metadata as JSON with the customer's phone and ID number masked

@@ -223,7 +223,7 @@ impl Accounts {
         password: &str,
     ) -> Result<TokenResponse> {
         let who = crate::domain::people::truncate(username, 64);
-        if self.throttle.locked(username, &ctx.client) {
+        if !self.throttle.begin(username, &ctx.client) {
             self.audit
                 .record(ctx.event("auth.login_locked", Outcome::Denied).user(&who))
                 .await?;
@@ -233,7 +233,15 @@ impl Accounts {
                 "too many failed logins for this user or address; try again later",
             ));
         }
-        match self.users.authenticate(username, password).await? {
+        let checked = self.users.authenticate(username, password).await;
+        if checked.is_err() {
+            // Not decided (too busy to check): every attempt is still recorded.
+            self.throttle.cancelled(username, &ctx.client);
+            self.audit
+                .record(ctx.event("auth.login", Outcome::Error).user(&who))
+                .await?;
+        }
+        match checked? {
             Some(p) => {
                 self.throttle.succeeded(username, &ctx.client);
                 let c = Context {

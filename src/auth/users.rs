@@ -100,6 +100,8 @@ pub struct UserStore {
     write: Mutex<()>,
     /// Verified against when the username is unknown, so timing does not tell.
     dummy_hash: String,
+    /// Where every hash and check runs: bounded (spec §6).
+    hashing: super::hashing::HashPool,
 }
 
 fn check_username(name: &str) -> Result<()> {
@@ -169,6 +171,7 @@ impl UserStore {
             users: RwLock::new(users),
             write: Mutex::new(()),
             dummy_hash,
+            hashing: super::hashing::HashPool::for_this_machine(),
         })
     }
 
@@ -202,9 +205,10 @@ impl UserStore {
             .as_ref()
             .map_or(self.dummy_hash.clone(), |u| u.password_hash.clone());
         let password = password.to_string();
-        let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-            .await
-            .map_err(|e| Error::internal(e.to_string()))?;
+        let ok = self
+            .hashing
+            .run(move || verify_password(&password, &hash))
+            .await?;
         Ok(match found {
             Some(u) if ok && !u.disabled => Some(Principal::from(&u)),
             _ => None,
@@ -216,9 +220,7 @@ impl UserStore {
         check_password(&new.password)?;
         check_roles(&new.roles)?;
         let password = new.password.clone();
-        let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(|e| Error::internal(e.to_string()))?;
+        let password_hash = self.hashing.run(move || hash_password(&password)).await?;
         let _guard = self.write.lock().await;
         let mut users = self.users.read().await.clone();
         if users.contains_key(&new.username) {
@@ -270,11 +272,7 @@ impl UserStore {
             return Err(Error::forbidden("administrators cannot disable themselves"));
         }
         let new_hash = match change.password.clone() {
-            Some(pw) => Some(
-                tokio::task::spawn_blocking(move || hash_password(&pw))
-                    .await
-                    .map_err(|e| Error::internal(e.to_string()))?,
-            ),
+            Some(pw) => Some(self.hashing.run(move || hash_password(&pw)).await?),
             None => None,
         };
         let _guard = self.write.lock().await;

@@ -9,7 +9,7 @@ use object_store::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::envelope::{Keyring, WrappedKey};
-use crate::archive::extract::TextStatus;
+use crate::extract::TextStatus;
 use crate::domain::metadata::Metadata;
 use crate::domain::{ArchiveNo, Branch, DocumentId, Level};
 use crate::error::{Error, Result};

@@ -16,6 +16,7 @@ pub mod blob;
 pub mod envelope;
 mod local_write;
 pub mod manifest;
+pub mod private;
 pub mod stream;
 
 pub use blob::BlobStore;

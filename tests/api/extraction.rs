@@ -132,3 +132,32 @@ async fn pdf_and_docx_text_is_searchable_and_failures_are_explained() {
     assert_eq!(hits(&app, &clerk, "离合器").await, vec![id(&pdf)]);
     assert_eq!(hits(&app, &clerk, "翼子板").await, vec![id(&docx)]);
 }
+
+#[tokio::test]
+async fn pdfs_in_predefined_chinese_cmaps_are_found_by_a_word_of_their_body() {
+    use dangan::corpus::pdf::{Variant, pdf_variant};
+    let app = spawn_app().await;
+    let clerk = app.token("clerk_bj").await;
+    let mut filed = vec![];
+    for (variant, word) in [
+        (Variant::UniGbUcs2, "正时皮带"),
+        (Variant::GbkEuc, "三元催化"),
+        (Variant::UniGbUtf16, "雨刮电机"),
+    ] {
+        let line = format!("结算单 更换{word}");
+        let doc = file_as(
+            &app,
+            &clerk,
+            &repair_order(),
+            "application/pdf",
+            pdf_variant(variant, &[&line]),
+        )
+        .await;
+        assert_eq!(doc["text"]["indexed"], true, "{variant:?}: {doc}");
+        filed.push((word, doc["id"].as_str().unwrap().to_string()));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    for (word, id) in filed {
+        assert_eq!(hits(&app, &clerk, word).await, vec![id], "{word}");
+    }
+}

@@ -76,6 +76,8 @@ pub fn test_config(data_dir: &Path, store: &Store) -> Config {
     config.crypto.master_key = MASTER_KEY.to_string().into();
     config.auth.bootstrap_admin_password = ADMIN_PASSWORD.to_string().into();
     config.server.workers = 2;
+    // The in-process server re-executes the real binary as its extraction child.
+    config.extract.program = env!("CARGO_BIN_EXE_dangan").to_string();
     if let Store::S3(t) = store {
         // Each app gets a prefix of its own so tests do not see each other's objects.
         config.storage.url = format!("s3://{}", t.bucket);

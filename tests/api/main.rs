@@ -11,6 +11,8 @@ mod disposal;
 mod extraction;
 mod filing;
 mod grants;
+mod hardening;
+mod hostile;
 mod helpers;
 mod idp;
 mod integrity;
