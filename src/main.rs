@@ -212,6 +212,16 @@ fn rotate(config: Config) -> anyhow::Result<()> {
 }
 
 fn serve(config: Config) -> anyhow::Result<()> {
+    // Not dumpable: no core dump of a process holding plaintext and keys, and
+    // no other process of this user (an extraction child included) can read its
+    // memory or environment through /proc.
+    // SAFETY: prctl(PR_SET_DUMPABLE) only changes this process's flag.
+    if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } != 0 {
+        anyhow::bail!(
+            "cannot make the server undumpable: {}",
+            std::io::Error::last_os_error()
+        );
+    }
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(config)
             .await

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! cargo bench --bench dangan-bench -- [--docs 100000] [--out target/bench] [--million]
+//! cargo bench --bench dangan-bench -- --pdf-recall
 //! ```
 //!
 //! In-process: crypto, hashing, durable puts, log appends, indexing and queries
@@ -15,6 +16,7 @@ mod bare;
 mod ceilings;
 mod http;
 mod load;
+mod pdf_recall;
 mod plot;
 mod search;
 mod server;
@@ -61,6 +63,10 @@ struct Args {
     /// it), e.g. to profile a start on a large archive.
     #[arg(long)]
     keep: bool,
+    /// Only the PDF recall table: words of each generated PDF variant that
+    /// each candidate reader returns.
+    #[arg(long)]
+    pdf_recall: bool,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -160,6 +166,10 @@ fn table(title: &str, rows: &[Row]) -> String {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.pdf_recall {
+        println!("{}", pdf_recall::table());
+        return Ok(());
+    }
     if let Some(data) = &args.starts {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()

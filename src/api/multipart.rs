@@ -117,7 +117,9 @@ fn upload(field: Field, payload: Multipart) -> ExactUpload {
                 drop(field);
                 match payload.try_next().await {
                     Ok(None) => None,
-                    Ok(Some(extra)) => Some((Err(duplicate_part(extra.name().unwrap_or(""))), None)),
+                    Ok(Some(extra)) => {
+                        Some((Err(duplicate_part(extra.name().unwrap_or(""))), None))
+                    }
                     Err(e) => Some((Err(multipart_error(e)), None)),
                 }
             }

@@ -7,9 +7,9 @@ use futures_util::stream::BoxStream;
 use sha2::{Digest, Sha256};
 
 use super::{Archive, Upload, UploadStream};
-use crate::extract;
 use crate::domain::DocumentId;
 use crate::error::{Error, Result};
+use crate::extract;
 use crate::storage::blob::ObjectWriter;
 use crate::storage::envelope::{DataKey, WrappedKey};
 use crate::storage::manifest::{Version, content_context, content_path};

@@ -103,14 +103,16 @@ impl Archive {
             Ok(s) => s,
             Err(e) => return refuse(e).await,
         };
+        // Text first: it may wait for an extraction child, and a filing given up
+        // meanwhile must not have taken an archive number.
+        let (text, status) = self
+            .text_of_upload(&stored.content_type, stored.text.take(), stored.size)
+            .await;
         let now = Utc::now();
         let start = metadata.service_date().unwrap_or_else(|| now.date_naive());
         let archive_no =
             self.catalog
                 .allocate((branch.clone(), category.code.clone(), start.year()));
-        let (text, status) =
-            self.text_of_upload(&stored.content_type, stored.text.take(), stored.size)
-                .await;
         let manifest = Manifest {
             format: FORMAT,
             id,
@@ -203,9 +205,9 @@ impl Archive {
         };
         let mut next = (**m).clone();
         let size = stored.size;
-        let (text, status) =
-            self.text_of_upload(&stored.content_type, stored.text.take(), stored.size)
-                .await;
+        let (text, status) = self
+            .text_of_upload(&stored.content_type, stored.text.take(), stored.size)
+            .await;
         next.text = Some(status);
         next.versions.push(Version {
             version: n,

@@ -5,11 +5,11 @@ use futures_util::StreamExt;
 use serde_json::json;
 
 use super::Archive;
-use crate::extract::{self, MAX_EXTRACT_BYTES, TextStatus};
 use crate::audit::{Context, Outcome};
 use crate::auth::{Action, Principal};
 use crate::domain::{DocumentId, Role};
 use crate::error::Result;
+use crate::extract::{self, MAX_EXTRACT_BYTES, TextStatus};
 use crate::index::analysis::mask_pii;
 use crate::index::{Indexed, SearchRequest, SearchResults, Visibility};
 use crate::storage::manifest::Manifest;
@@ -47,9 +47,11 @@ impl Archive {
                 ),
                 Err(reason) => failed(reason),
             },
-            None if extract::extractable(content_type) && size > MAX_EXTRACT_BYTES => failed(format!(
-                "larger than {MAX_EXTRACT_BYTES} bytes: only metadata and transcript are indexed"
-            )),
+            None if extract::extractable(content_type) && size > MAX_EXTRACT_BYTES => {
+                failed(format!(
+                    "larger than {MAX_EXTRACT_BYTES} bytes: only metadata and transcript are indexed"
+                ))
+            }
             None => failed(extract::unsupported(content_type)),
         }
     }

@@ -4,6 +4,7 @@
 //! more may wait briefly; past that, or after waiting too long, the caller gets
 //! 503 `busy` at once.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use tokio::sync::Semaphore;
 use crate::error::{Error, ErrorKind, Result};
 
 pub struct HashPool {
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
     waiting: AtomicUsize,
     max_waiting: usize,
     max_wait: Duration,
@@ -44,7 +45,7 @@ impl HashPool {
 
     pub fn new(permits: usize, max_waiting: usize, max_wait: Duration) -> Self {
         HashPool {
-            permits: Semaphore::new(permits.max(1)),
+            permits: Arc::new(Semaphore::new(permits.max(1))),
             waiting: AtomicUsize::new(0),
             max_waiting,
             max_wait,
@@ -57,7 +58,7 @@ impl HashPool {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T> {
-        let permit = match self.permits.try_acquire() {
+        let permit = match self.permits.clone().try_acquire_owned() {
             Ok(p) => p,
             Err(_) => {
                 if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
@@ -65,17 +66,21 @@ impl HashPool {
                     return Err(busy());
                 }
                 let _slot = Waiting(&self.waiting);
-                tokio::time::timeout(self.max_wait, self.permits.acquire())
+                tokio::time::timeout(self.max_wait, self.permits.clone().acquire_owned())
                     .await
                     .map_err(|_| busy())?
                     .expect("never closed")
             }
         };
-        let out = tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| Error::internal(e.to_string()))?;
-        drop(permit);
-        Ok(out)
+        // The permit goes with the work: a caller that gives up (a dropped
+        // request) does not free it while the hash still runs.
+        tokio::task::spawn_blocking(move || {
+            let out = work();
+            drop(permit);
+            out
+        })
+        .await
+        .map_err(|e| Error::internal(e.to_string()))
     }
 }
 
@@ -97,8 +102,11 @@ mod tests {
             tokio::spawn(async move { pool.run(|| 2).await })
         };
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let refused = pool.run(|| 3).await.err().expect("the queue is full");
-        assert_eq!((refused.kind, refused.code), (ErrorKind::Unavailable, "busy"));
+        let refused = pool.run(|| 3).await.expect_err("the queue is full");
+        assert_eq!(
+            (refused.kind, refused.code),
+            (ErrorKind::Unavailable, "busy")
+        );
         tx.send(()).unwrap();
         assert!(running.await.unwrap().is_ok());
         assert_eq!(queued.await.unwrap().unwrap(), 2);

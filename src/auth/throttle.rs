@@ -1,14 +1,18 @@
 //! Failed-login throttling (spec §6): each failure slows the next answer a
-//! little, and past a configured count a user name or a client address is
-//! locked out for a while.
+//! little, and `max_failures` failures within `lockout` lock a user name or a
+//! client address until the oldest of them is `lockout` old.
 //!
 //! An attempt is counted when it *begins*, before the password is checked, in
 //! one step under one lock: so concurrent guesses cannot all slip in before the
-//! first failure is recorded — at most `max_failures` are ever evaluated. A
-//! success clears that user's count only, and takes back its own count at the
-//! address; another user's success never clears an address.
+//! first failure is recorded — at most `max_failures` are ever evaluated. Each
+//! failure expires by itself after `lockout` (a typo a day never adds up). A
+//! success clears that user's failures only, and takes back its own count at
+//! the address; another user's success never clears an address.
+//!
+//! Memory is bounded: at most `max_failures` instants per key, keys of at most
+//! 64 characters, and expired keys are dropped when the table grows.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -18,24 +22,28 @@ pub struct ThrottleConfig {
     pub lockout: Duration,
 }
 
-#[derive(Default)]
-struct Failures {
-    /// Failures plus attempts still being checked.
-    count: u32,
-    last: Option<Instant>,
+/// When each recent failure (or attempt still being checked) began, oldest first.
+type Failures = VecDeque<Instant>;
+
+struct Table {
+    keys: HashMap<String, Failures>,
+    /// The table is swept of expired keys when it grows past this.
+    sweep_above: usize,
 }
 
 pub struct LoginThrottle {
     config: ThrottleConfig,
-    failures: Mutex<HashMap<String, Failures>>,
+    table: Mutex<Table>,
 }
 
-/// Above this many tracked names and addresses, expired entries are dropped.
-const PRUNE_ABOVE: usize = 10_000;
+/// Expired keys are swept once the table holds more than this many.
+const SWEEP_ABOVE: usize = 10_000;
 
-/// User names are counted case-insensitively, so `Admin` and `admin` share one.
+/// User names are counted case-insensitively, so `Admin` and `admin` share one;
+/// no valid user name is longer than 64 characters.
 fn user_key(username: &str) -> String {
-    format!("user:{}", username.to_lowercase())
+    let name: String = username.chars().take(64).collect();
+    format!("user:{}", name.to_lowercase())
 }
 
 fn client_key(client: &str) -> String {
@@ -46,76 +54,85 @@ impl LoginThrottle {
     pub fn new(config: ThrottleConfig) -> Self {
         LoginThrottle {
             config,
-            failures: Mutex::new(HashMap::new()),
+            table: Mutex::new(Table {
+                keys: HashMap::new(),
+                sweep_above: SWEEP_ABOVE,
+            }),
         }
     }
 
-    fn locked_now(&self, f: &Failures) -> bool {
-        f.count >= self.config.max_failures
-            && f.last.is_some_and(|t| t.elapsed() < self.config.lockout)
+    fn expire(&self, f: &mut Failures) {
+        while f
+            .front()
+            .is_some_and(|t| t.elapsed() >= self.config.lockout)
+        {
+            f.pop_front();
+        }
     }
 
     /// Starts an attempt: `false` (nothing counted) when the user name or the
     /// client address is locked out now; otherwise the attempt is counted as a
     /// failure until [`Self::succeeded`] or [`Self::cancelled`] says otherwise.
     pub fn begin(&self, username: &str, client: &str) -> bool {
-        let mut map = self.failures.lock().expect("throttle lock");
-        if map.len() > PRUNE_ABOVE {
+        let mut table = self.table.lock().expect("throttle lock");
+        if table.keys.len() > table.sweep_above {
             let lockout = self.config.lockout;
-            map.retain(|_, f| f.last.is_some_and(|t| t.elapsed() < lockout));
+            table
+                .keys
+                .retain(|_, f| f.back().is_some_and(|t| t.elapsed() < lockout));
+            table.sweep_above = SWEEP_ABOVE.max(2 * table.keys.len());
         }
+        let max = self.config.max_failures as usize;
         let keys = [user_key(username), client_key(client)];
-        if keys
-            .iter()
-            .any(|k| map.get(k).is_some_and(|f| self.locked_now(f)))
-        {
-            return false;
+        for k in &keys {
+            if let Some(f) = table.keys.get_mut(k) {
+                self.expire(f);
+                if f.len() >= max {
+                    return false;
+                }
+            }
         }
         let now = Instant::now();
         for k in keys {
-            let f = map.entry(k).or_default();
-            if f.last.is_some_and(|t| t.elapsed() >= self.config.lockout) {
-                f.count = 0; // an old lockout has run out
-            }
-            f.count += 1;
-            f.last = Some(now);
+            table.keys.entry(k).or_default().push_back(now);
         }
         true
     }
 
     /// The attempt failed (it stays counted); returns how long to wait before
-    /// answering: 100 ms per failure so far, at most 2 s.
+    /// answering: 100 ms per recent failure, at most 2 s.
     pub fn failed(&self, username: &str, client: &str) -> Duration {
-        let map = self.failures.lock().expect("throttle lock");
+        let table = self.table.lock().expect("throttle lock");
         let worst = [user_key(username), client_key(client)]
             .iter()
-            .filter_map(|k| map.get(k).map(|f| f.count))
+            .filter_map(|k| table.keys.get(k).map(VecDeque::len))
             .max()
             .unwrap_or(1);
-        Duration::from_millis((100 * u64::from(worst)).min(2_000))
+        Duration::from_millis((100 * worst as u64).min(2_000))
     }
 
-    /// The attempt succeeded: the user's count is cleared, and the address loses
-    /// only this attempt's count.
+    /// The attempt succeeded: the user's failures are cleared, and the address
+    /// loses only this attempt's count.
     pub fn succeeded(&self, username: &str, client: &str) {
-        let mut map = self.failures.lock().expect("throttle lock");
-        map.remove(&user_key(username));
-        uncount(&mut map, &client_key(client));
+        let mut table = self.table.lock().expect("throttle lock");
+        table.keys.remove(&user_key(username));
+        uncount(&mut table.keys, &client_key(client));
     }
 
     /// The attempt was never decided (the server was too busy to check it).
     pub fn cancelled(&self, username: &str, client: &str) {
-        let mut map = self.failures.lock().expect("throttle lock");
-        uncount(&mut map, &user_key(username));
-        uncount(&mut map, &client_key(client));
+        let mut table = self.table.lock().expect("throttle lock");
+        uncount(&mut table.keys, &user_key(username));
+        uncount(&mut table.keys, &client_key(client));
     }
 }
 
-fn uncount(map: &mut HashMap<String, Failures>, key: &str) {
-    if let Some(f) = map.get_mut(key) {
-        f.count = f.count.saturating_sub(1);
-        if f.count == 0 {
-            map.remove(key);
+/// Takes back the newest count of `key`.
+fn uncount(keys: &mut HashMap<String, Failures>, key: &str) {
+    if let Some(f) = keys.get_mut(key) {
+        f.pop_back();
+        if f.is_empty() {
+            keys.remove(key);
         }
     }
 }
@@ -138,9 +155,15 @@ mod tests {
             assert!(t.begin("u", "1.2.3.4"));
             t.failed("u", "1.2.3.4");
         }
-        assert!(!t.begin("u", "9.9.9.9"), "the user name is locked from any address");
+        assert!(
+            !t.begin("u", "9.9.9.9"),
+            "the user name is locked from any address"
+        );
         assert!(!t.begin("U", "9.9.9.9"), "in any letter case");
-        assert!(!t.begin("other", "1.2.3.4"), "the address is locked for any user name");
+        assert!(
+            !t.begin("other", "1.2.3.4"),
+            "the address is locked for any user name"
+        );
         std::thread::sleep(Duration::from_millis(60));
         assert!(t.begin("u", "1.2.3.4"));
     }
@@ -165,8 +188,32 @@ mod tests {
         assert!(t.begin("d", "1.2.3.4"));
         t.failed("d", "1.2.3.4");
         assert!(!t.begin("c", "1.2.3.4"));
-        // `a` failed once; its own success clears it, not the address.
-        t.succeeded("a", "5.5.5.5");
-        assert!(!t.begin("a", "1.2.3.4"));
+    }
+
+    #[test]
+    fn a_users_success_clears_that_user_from_any_address() {
+        let t = throttle(2, 60_000);
+        assert!(t.begin("a", "1.1.1.1"));
+        t.failed("a", "1.1.1.1");
+        assert!(t.begin("a", "2.2.2.2"));
+        t.succeeded("a", "2.2.2.2");
+        // One failure more would lock `a` had the success not cleared it.
+        assert!(t.begin("a", "3.3.3.3"));
+        t.failed("a", "3.3.3.3");
+        assert!(t.begin("a", "4.4.4.4"));
+    }
+
+    #[test]
+    fn each_failure_expires_by_itself() {
+        let t = throttle(2, 600);
+        assert!(t.begin("u", "1.2.3.4"));
+        t.failed("u", "1.2.3.4");
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(t.begin("u", "1.2.3.4"));
+        t.failed("u", "1.2.3.4");
+        assert!(!t.begin("u", "1.2.3.4"), "two within the window lock");
+        std::thread::sleep(Duration::from_millis(350));
+        // The first failure has expired, the second not: one more is allowed.
+        assert!(t.begin("u", "1.2.3.4"));
     }
 }

@@ -14,14 +14,14 @@ fn raw_pdf(objects: &[Vec<u8>], trailer_extra: &str) -> Vec<u8> {
     let mut offsets = Vec::with_capacity(objects.len());
     for (n, body) in objects.iter().enumerate() {
         offsets.push(out.len());
-        write!(out, "{} 0 obj\n", n + 1).expect("in memory");
+        writeln!(out, "{} 0 obj", n + 1).expect("in memory");
         out.extend_from_slice(body);
         out.extend_from_slice(b"\nendobj\n");
     }
     let xref = out.len();
     write!(out, "xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).expect("in memory");
     for o in offsets {
-        write!(out, "{o:010} 00000 n \n").expect("in memory");
+        writeln!(out, "{o:010} 00000 n ").expect("in memory");
     }
     write!(
         out,
@@ -102,7 +102,8 @@ pub fn inflate_bomb_pdf(inflated: usize) -> Vec<u8> {
 /// A page dictionary holding `depth` nested arrays and `depth` nested
 /// dictionaries: a recursive-descent parser overflows its stack.
 pub fn deeply_nested_pdf(depth: usize) -> Vec<u8> {
-    let mut page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Deep ".to_vec();
+    let mut page =
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Deep ".to_vec();
     page.extend(std::iter::repeat_n(b'[', depth));
     page.extend(std::iter::repeat_n(b']', depth));
     page.extend_from_slice(b" /Deeper ");
@@ -110,12 +111,7 @@ pub fn deeply_nested_pdf(depth: usize) -> Vec<u8> {
     page.extend(std::iter::repeat_n(&b">> "[..], depth).flatten());
     page.extend_from_slice(b">>");
     raw_pdf(
-        &[
-            CATALOG.to_vec(),
-            PAGES.to_vec(),
-            page,
-            stream("", b"BT ET"),
-        ],
+        &[CATALOG.to_vec(), PAGES.to_vec(), page, stream("", b"BT ET")],
         "",
     )
 }

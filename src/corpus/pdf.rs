@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 use lopdf::content::{Content, Operation};
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream, StringFormat, dictionary};
 
+/// Turns a line into the bytes a font's encoding shows it with.
+type Encoder = Box<dyn Fn(&str) -> Vec<u8>>;
+
 /// How a PDF encodes its text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Variant {
@@ -79,7 +82,7 @@ impl Variant {
 pub fn pdf_variant(variant: Variant, lines: &[&str]) -> Vec<u8> {
     let mut doc = Document::with_version("1.7");
     let pages_id = doc.new_object_id();
-    let (font, encode): (ObjectId, Box<dyn Fn(&str) -> Vec<u8>>) = match variant {
+    let (font, encode): (ObjectId, Encoder) = match variant {
         Variant::Simple => (
             doc.add_object(dictionary! {
                 "Type" => "Font", "Subtype" => "Type1",

@@ -24,8 +24,22 @@ struct TextSink {
 fn breaks_line(name: &str) -> bool {
     matches!(
         name,
-        "p" | "br" | "div" | "li" | "tr" | "td" | "th" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6"
-            | "table" | "section" | "article" | "title"
+        "p" | "br"
+            | "div"
+            | "li"
+            | "tr"
+            | "td"
+            | "th"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "table"
+            | "section"
+            | "article"
+            | "title"
     )
 }
 

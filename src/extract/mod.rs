@@ -74,11 +74,23 @@ pub fn unsupported(content_type: &str) -> String {
 }
 
 /// The parsers, as configured in the child. Cheap to build.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Parsers {
     /// Absolute path of poppler's `pdftotext`, or `None` when it is not installed
     /// (PDFs are then filed without text, saying so).
     pub pdftotext: Option<PathBuf>,
+    /// CPU time `pdftotext` may take over one file (seconds).
+    pub cpu_secs: u64,
+}
+
+impl Default for Parsers {
+    /// No `pdftotext`, 10 s of CPU per file.
+    fn default() -> Self {
+        Parsers {
+            pdftotext: None,
+            cpu_secs: 10,
+        }
+    }
 }
 
 impl Parsers {
@@ -92,7 +104,7 @@ impl Parsers {
             Some(Kind::Plain) => utf8(bytes).map(str::to_string),
             Some(Kind::Html) => html::text(utf8(bytes)?),
             Some(Kind::Docx) => docx::text(bytes),
-            Some(Kind::Pdf) => pdf::text(self.pdftotext.as_deref(), bytes),
+            Some(Kind::Pdf) => pdf::text(self.pdftotext.as_deref(), self.cpu_secs, bytes),
             None => Err(unsupported(content_type)),
         }?;
         Ok(truncate(text))

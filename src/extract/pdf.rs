@@ -9,6 +9,7 @@
 //! of plaintext is written anywhere.
 
 use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -20,7 +21,11 @@ pub const NOT_INSTALLED: &str = "PDF text extraction is not installed on this se
 /// The most of `pdftotext`'s diagnostics kept (they name no content).
 const MAX_STDERR: u64 = 16 * 1024;
 
-pub(super) fn text(pdftotext: Option<&Path>, bytes: &[u8]) -> Result<String, String> {
+pub(super) fn text(
+    pdftotext: Option<&Path>,
+    cpu_secs: u64,
+    bytes: &[u8],
+) -> Result<String, String> {
     if !bytes.starts_with(b"%PDF-") {
         return Err("not a PDF file".into());
     }
@@ -28,7 +33,12 @@ pub(super) fn text(pdftotext: Option<&Path>, bytes: &[u8]) -> Result<String, Str
         return Err(NOT_INSTALLED.into());
     };
     let unreadable = || "the PDF could not be parsed for text (damaged?)".to_string();
-    let mut child = Command::new(program)
+    let mut command = Command::new(program);
+    // SAFETY: the hook only calls setrlimit(2), which is async-signal-safe.
+    unsafe {
+        command.pre_exec(move || super::worker::limit_program_cpu(cpu_secs));
+    }
+    let mut child = command
         .args(["-enc", "UTF-8", "-nopgbrk", "-", "-"])
         .env_clear()
         .stdin(Stdio::piped())
@@ -63,10 +73,19 @@ pub(super) fn text(pdftotext: Option<&Path>, bytes: &[u8]) -> Result<String, Str
         let status = child.wait().map_err(|_| unreadable())?;
         let diagnostics = diagnostics.join().unwrap_or_default();
         if out.len() <= MAX_TEXT_BYTES && !status.success() {
-            return Err(if diagnostics.contains("password") {
-                "the PDF is encrypted; file an unencrypted copy or add a transcript".to_string()
-            } else {
-                unreadable()
+            use std::os::unix::process::ExitStatusExt;
+            return Err(match status.signal() {
+                Some(libc::SIGXCPU | libc::SIGKILL) => format!(
+                    "reading the PDF's text used more than {cpu_secs} s of CPU time (damaged or hostile file?)"
+                ),
+                Some(libc::SIGABRT) => {
+                    "reading the PDF's text needed more memory than allowed (damaged or hostile file?)"
+                        .to_string()
+                }
+                _ if diagnostics.contains("password") => {
+                    "the PDF is encrypted; file an unencrypted copy or add a transcript".to_string()
+                }
+                _ => unreadable(),
             });
         }
         let text = String::from_utf8_lossy(&out).into_owned();
@@ -91,8 +110,8 @@ mod tests {
     #[test]
     fn pdfs_without_pdftotext_say_what_to_install() {
         let pdf = pdf_variant(Variant::IdentityToUnicode, &["发动机"]);
-        assert!(text(None, &pdf).unwrap_err().contains("poppler-utils"));
-        assert_eq!(text(None, b"GIF89a").unwrap_err(), "not a PDF file");
+        assert!(text(None, 10, &pdf).unwrap_err().contains("poppler-utils"));
+        assert_eq!(text(None, 10, b"GIF89a").unwrap_err(), "not a PDF file");
     }
 
     #[test]
@@ -104,7 +123,7 @@ mod tests {
         for variant in Variant::ALL {
             let lines = variant.sample_lines();
             let pdf = pdf_variant(variant, &lines);
-            let got = text(Some(&program), &pdf).unwrap();
+            let got = text(Some(&program), 10, &pdf).unwrap();
             // GBK-EUC-H's one-byte codes name full-width glyphs; the index folds
             // them (NFKC) as it does every text.
             let got: String = unicode_normalization::UnicodeNormalization::nfkc(got.as_str())
@@ -121,11 +140,11 @@ mod tests {
     fn damaged_and_encrypted_pdfs_give_a_reason() {
         let Some(program) = pdftotext() else { return };
         let pdf = pdf_variant(Variant::IdentityToUnicode, &["发动机"]);
-        assert!(text(Some(&program), &pdf[..pdf.len() / 2]).is_err());
-        assert!(text(Some(&program), b"%PDF-1.7\n garbage").is_err());
+        assert!(text(Some(&program), 10, &pdf[..pdf.len() / 2]).is_err());
+        assert!(text(Some(&program), 10, b"%PDF-1.7\n garbage").is_err());
         let encrypted = crate::corpus::hostile::encrypted_pdf();
         assert!(
-            text(Some(&program), &encrypted)
+            text(Some(&program), 10, &encrypted)
                 .unwrap_err()
                 .contains("encrypted")
         );

@@ -80,7 +80,13 @@ struct Worker {
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
+    /// Files answered so far; a worker is replaced after [`FILES_PER_WORKER`].
+    files: u32,
 }
+
+/// A child is replaced after this many files, so whatever a long run leaves in
+/// it (fragmented memory, CPU time counted against its limit) stays bounded.
+const FILES_PER_WORKER: u32 = 500;
 
 impl Worker {
     fn kill_group(&self) {
@@ -153,6 +159,7 @@ impl ExtractPool {
             child,
             stdin,
             stdout,
+            files: 0,
         })
     }
 
@@ -163,7 +170,10 @@ impl ExtractPool {
             return Err(unsupported(content_type));
         }
         let _permit = self.permits.acquire().await.expect("never closed");
+        // An idle child that died meanwhile (killed from outside) must not be
+        // blamed on the next file.
         let idle = self.idle.lock().expect("pool lock").pop();
+        let idle = idle.and_then(|mut w| matches!(w.child.try_wait(), Ok(None)).then_some(w));
         let mut worker = match idle {
             Some(w) => w,
             None => self.spawn().map_err(|e| {
@@ -174,12 +184,19 @@ impl ExtractPool {
         let frame = encode_request(content_type, bytes);
         match tokio::time::timeout(self.config.timeout, worker.ask(&frame)).await {
             Ok(Ok(answer)) => {
-                self.idle.lock().expect("pool lock").push(worker);
+                worker.files += 1;
+                if worker.files < FILES_PER_WORKER {
+                    self.idle.lock().expect("pool lock").push(worker);
+                }
                 answer
             }
             Ok(Err(_)) => {
                 let status = self.reap(worker).await;
-                tracing::warn!(?status, content_type, "a text extraction worker died on a file");
+                tracing::warn!(
+                    ?status,
+                    content_type,
+                    "a text extraction worker died on a file"
+                );
                 Err(self.crash_reason(status))
             }
             Err(_) => {
@@ -208,10 +225,12 @@ impl ExtractPool {
                 "reading the file's text used more than {} s of CPU time (damaged or hostile file?); it is filed without text",
                 self.config.cpu_secs
             ),
-            _ => format!(
-                "the text reader stopped on this file: it is damaged or needs more than {} MiB to read; it is filed without text",
+            // Rust aborts when an allocation fails at the address-space limit.
+            Some(libc::SIGABRT) => format!(
+                "reading the file's text needed more than {} MiB of memory (damaged or hostile file?); it is filed without text",
                 self.config.memory_mb
             ),
+            _ => "the text reader crashed on this file (damaged or hostile file?); it is filed without text".to_string(),
         }
     }
 

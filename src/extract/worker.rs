@@ -8,8 +8,13 @@
 //! - `RLIMIT_CPU`: raised before each request to the CPU already used plus the
 //!   per-file allowance, so a loop ends in SIGXCPU even if the server's
 //!   wall-clock kill were late;
-//! - `RLIMIT_CORE` 0 (a core dump would hold plaintext) and `RLIMIT_FSIZE` 0
-//!   (no parser writes a file).
+//! - `RLIMIT_CORE` 0 (a core dump would hold plaintext), `RLIMIT_FSIZE` 0 (no
+//!   parser writes a file) and `RLIMIT_NOFILE` 64;
+//! - no new privileges (`PR_SET_NO_NEW_PRIVS`), death with the server
+//!   (`PR_SET_DEATHSIG`), and `/` as working directory (not the data directory).
+//!
+//! The server itself is not dumpable (see `main`), so a child subverted by a
+//! file cannot read the server's memory or environment through `/proc`.
 //!
 //! The frames, all integers big-endian:
 //! - request: `u32` length + content type (UTF-8), `u32` length + the file's bytes;
@@ -90,7 +95,10 @@ pub fn run(limits: &WorkerLimits, pdftotext: Option<PathBuf>) -> io::Result<()> 
     limit_self(limits)?;
     // Panic messages may quote the file: none is printed.
     std::panic::set_hook(Box::new(|_| {}));
-    let parsers = Parsers { pdftotext };
+    let parsers = Parsers {
+        pdftotext,
+        cpu_secs: limits.cpu_secs,
+    };
     let mut input = BufReader::new(io::stdin().lock());
     let mut output = BufWriter::new(io::stdout().lock());
     while let Some((content_type, body)) = read_request(&mut input)? {
@@ -102,9 +110,24 @@ pub fn run(limits: &WorkerLimits, pdftotext: Option<PathBuf>) -> io::Result<()> 
     Ok(())
 }
 
-fn set_limit(resource: libc::__rlimit_resource_t, soft: u64, hard: u64) -> io::Result<()> {
+/// Sets a limit, never above the hard limit already in force (a service
+/// manager's `LimitAS=` or `LimitCPU=` wins; raising it would fail).
+pub(super) fn set_limit(
+    resource: libc::__rlimit_resource_t,
+    soft: u64,
+    hard: u64,
+) -> io::Result<()> {
+    let mut current = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills the struct we own.
+    if unsafe { libc::getrlimit(resource, &mut current) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let hard = hard.min(current.rlim_max);
     let limit = libc::rlimit {
-        rlim_cur: soft,
+        rlim_cur: soft.min(hard),
         rlim_max: hard,
     };
     // SAFETY: setrlimit reads the struct we pass; no memory is shared.
@@ -119,7 +142,16 @@ fn limit_self(limits: &WorkerLimits) -> io::Result<()> {
     set_limit(libc::RLIMIT_AS, bytes, bytes)?;
     set_limit(libc::RLIMIT_CORE, 0, 0)?;
     set_limit(libc::RLIMIT_FSIZE, 0, 0)?;
-    Ok(())
+    set_limit(libc::RLIMIT_NOFILE, 64, 64)?;
+    // SAFETY: prctl with these options only changes this process's flags.
+    unsafe {
+        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+            || libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    std::env::set_current_dir("/")
 }
 
 /// Sets the soft CPU limit to what this process has used so far plus `secs`.
@@ -132,6 +164,21 @@ fn allow_cpu(secs: u64) -> io::Result<()> {
     }
     let used = (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) as u64 + 1;
     set_limit(libc::RLIMIT_CPU, used + secs, libc::RLIM_INFINITY)
+}
+
+/// Limits a program about to be started by the child (in its `pre_exec`) to
+/// `secs` of CPU time of its own; it inherits every other limit.
+pub(super) fn limit_program_cpu(secs: u64) -> io::Result<()> {
+    // Only async-signal-safe calls here: this runs between fork and exec.
+    let limit = libc::rlimit {
+        rlim_cur: secs,
+        rlim_max: secs + 1,
+    };
+    // SAFETY: setrlimit reads the struct we pass; no memory is shared.
+    if unsafe { libc::setrlimit(libc::RLIMIT_CPU, &limit) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -9,10 +9,10 @@ use object_store::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::envelope::{Keyring, WrappedKey};
-use crate::extract::TextStatus;
 use crate::domain::metadata::Metadata;
 use crate::domain::{ArchiveNo, Branch, DocumentId, Level};
 use crate::error::{Error, Result};
+use crate::extract::TextStatus;
 
 pub const FORMAT: u32 = 1;
 

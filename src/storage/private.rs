@@ -37,14 +37,18 @@ pub fn make_private(data_dir: &Path) -> io::Result<Tightened> {
     let mut done = Tightened::default();
     let mut stack = vec![data_dir.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        tighten(&dir, 0o700, &mut done.directories)?;
+        // The data directory itself last: if the walk fails, the next start
+        // still finds it open and walks again.
+        if dir != data_dir {
+            tighten(&dir, 0o700, &mut done.directories)?;
+        }
         for entry in std::fs::read_dir(&dir)? {
             let entry = entry?;
             let kind = entry.file_type()?;
             let path = entry.path();
             if kind.is_dir() {
-                let large = dir == data_dir
-                    && LARGE_SUBTREES.iter().any(|s| entry.file_name() == *s);
+                let large =
+                    dir == data_dir && LARGE_SUBTREES.iter().any(|s| entry.file_name() == *s);
                 if was_open || !large {
                     stack.push(path);
                 } else {
@@ -55,6 +59,7 @@ pub fn make_private(data_dir: &Path) -> io::Result<Tightened> {
             }
         }
     }
+    tighten(data_dir, 0o700, &mut done.directories)?;
     if done != Tightened::default() {
         tracing::warn!(
             dir = %data_dir.display(),
@@ -66,10 +71,11 @@ pub fn make_private(data_dir: &Path) -> io::Result<Tightened> {
     Ok(done)
 }
 
+/// Sets `mode` exactly where group or others have any access.
 fn tighten(path: &Path, mode: u32, count: &mut usize) -> io::Result<()> {
     let current = std::fs::symlink_metadata(path)?.permissions().mode() & 0o777;
     if current & 0o077 != 0 {
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(current & mode))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
         *count += 1;
     }
     Ok(())

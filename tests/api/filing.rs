@@ -70,14 +70,16 @@ async fn responses_never_carry_unmasked_personal_information() {
 }
 
 #[tokio::test]
-async fn empty_files_round_trip() {
+async fn an_empty_file_is_refused_and_uses_no_archive_number() {
     let app = spawn_app().await;
     let clerk = app.token("clerk_bj").await;
-    let doc = app.file_ok(&clerk, &repair_order(), b"").await;
-    let r = app.content(&clerk, doc["id"].as_str().unwrap()).await;
-    assert_eq!(r.status(), 200);
-    assert!(r.bytes().await.unwrap().is_empty());
-    assert_eq!(doc["versions"][0]["size"], 0);
+    let r = app.file(&clerk, &repair_order(), "order.txt", vec![]).await;
+    assert_eq!(
+        crate::helpers::error_code(r).await,
+        (422, "empty_file".to_string())
+    );
+    let doc = app.file_ok(&clerk, &repair_order(), b"x").await;
+    assert_eq!(doc["archive_no"], "BJ01-WX-2026-000001");
 }
 
 #[tokio::test]

@@ -7,7 +7,9 @@ use std::os::unix::fs::PermissionsExt;
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 
-use crate::helpers::{PASSWORD, TestApp, error_code, repair_order, spawn_app, spawn_app_in, test_config, Store};
+use crate::helpers::{
+    PASSWORD, Store, TestApp, error_code, repair_order, spawn_app, spawn_app_in, test_config,
+};
 
 fn metadata_part() -> Part {
     Part::text(repair_order().to_string())
@@ -32,15 +34,21 @@ async fn post_form(app: &TestApp, token: &str, path: &str, form: Form) -> reqwes
         .unwrap()
 }
 
-/// Documents the clerk can find, and stored objects: both must not change.
-async fn stored(app: &TestApp, token: &str) -> (u64, usize) {
-    let found: Value = app
-        .get(token, "/api/v1/search?per_page=100")
+/// The vehicle's archive as the catalog lists it, and stored objects: neither
+/// may change.
+async fn stored(app: &TestApp, token: &str) -> (usize, usize) {
+    let vin = repair_order()["vehicle"]["vin"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let listed: Value = app
+        .get(token, &format!("/api/v1/vehicles/{vin}/documents"))
         .await
         .json()
         .await
         .unwrap();
-    (found["total"].as_u64().unwrap(), app.object_files().len())
+    let count = listed["documents"].as_array().map_or(0, Vec::len);
+    (count, app.object_files().len())
 }
 
 #[tokio::test]
@@ -102,7 +110,11 @@ async fn a_filing_with_more_or_fewer_parts_than_one_metadata_and_one_file_stores
     for (name, form, status, code) in cases {
         let r = post_form(&app, &clerk, "/api/v1/documents", form).await;
         assert_eq!(error_code(r).await, (status, code.to_string()), "{name}");
-        assert_eq!(stored(&app, &clerk).await, before, "{name} stored something");
+        assert_eq!(
+            stored(&app, &clerk).await,
+            before,
+            "{name} stored something"
+        );
     }
 }
 
@@ -134,7 +146,9 @@ async fn a_new_version_takes_exactly_one_reason_and_one_non_empty_file() {
         ),
         (
             "an empty file",
-            Form::new().text("reason", "更正").part("file", file_part(b"")),
+            Form::new()
+                .text("reason", "更正")
+                .part("file", file_part(b"")),
             422,
             "empty_file",
         ),
@@ -145,7 +159,11 @@ async fn a_new_version_takes_exactly_one_reason_and_one_non_empty_file() {
         assert_eq!(app.object_files().len(), objects, "{name} stored something");
     }
     let versions: Value = app.get(&clerk, &path).await.json().await.unwrap();
-    assert_eq!(versions["versions"].as_array().map(Vec::len), Some(1), "{versions}");
+    assert_eq!(
+        versions["versions"].as_array().map(Vec::len),
+        Some(1),
+        "{versions}"
+    );
 }
 
 #[tokio::test]
@@ -159,8 +177,14 @@ async fn forty_concurrent_wrong_guesses_are_cut_off_at_the_lockout_count() {
         .map(|r| r.status().as_u16())
         .collect();
     let evaluated = statuses.iter().filter(|s| **s == 401).count();
-    assert!(evaluated <= max, "{evaluated} guesses evaluated: {statuses:?}");
-    assert!(statuses.iter().all(|s| *s == 401 || *s == 429), "{statuses:?}");
+    assert!(
+        evaluated <= max,
+        "{evaluated} guesses evaluated: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 429),
+        "{statuses:?}"
+    );
     let failed_records = app
         .audit_records()
         .iter()
@@ -203,7 +227,9 @@ fn assert_protective_headers(r: &reqwest::Response, what: &str) {
 async fn json_file_and_error_answers_carry_the_protective_headers() {
     let app = spawn_app().await;
     let clerk = app.token("clerk_bj").await;
-    let doc = app.file_ok(&clerk, &repair_order(), b"<script>alert(1)</script>").await;
+    let doc = app
+        .file_ok(&clerk, &repair_order(), b"<script>alert(1)</script>")
+        .await;
     let id = doc["id"].as_str().unwrap();
     let json = app.get(&clerk, &format!("/api/v1/documents/{id}")).await;
     assert_protective_headers(&json, "JSON");
@@ -218,7 +244,12 @@ async fn json_file_and_error_answers_carry_the_protective_headers() {
     let missing = app.get(&clerk, "/api/v1/documents/no-such-document").await;
     assert_eq!(missing.status(), 404);
     assert_protective_headers(&missing, "error");
-    let unauthenticated = app.client.get(app.url("/api/v1/auth/me")).send().await.unwrap();
+    let unauthenticated = app
+        .client
+        .get(app.url("/api/v1/auth/me"))
+        .send()
+        .await
+        .unwrap();
     assert_protective_headers(&unauthenticated, "401");
 }
 
@@ -227,13 +258,19 @@ fn modes(root: &std::path::Path) -> Vec<(std::path::PathBuf, u32)> {
     let mut out = vec![];
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        out.push((dir.clone(), std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777));
+        out.push((
+            dir.clone(),
+            std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+        ));
         for e in std::fs::read_dir(&dir).unwrap().flatten() {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
             } else {
-                out.push((p.clone(), std::fs::metadata(&p).unwrap().permissions().mode() & 0o777));
+                out.push((
+                    p.clone(),
+                    std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+                ));
             }
         }
     }
@@ -254,7 +291,8 @@ async fn a_fresh_data_directory_and_everything_in_it_are_private() {
     let config = test_config(&data, &Store::Local);
     let app = spawn_app_in(root, config).await;
     let clerk = app.token("clerk_bj").await;
-    app.file_ok(&clerk, &repair_order(), "发动机异响".as_bytes()).await;
+    app.file_ok(&clerk, &repair_order(), "发动机异响".as_bytes())
+        .await;
     let (root, _) = app.stop().await;
     let data = root.path().join("data");
     assert!(data.join("audit").is_dir() && data.join("index").is_dir());
@@ -265,7 +303,8 @@ async fn a_fresh_data_directory_and_everything_in_it_are_private() {
 async fn a_loose_existing_data_directory_is_made_private_at_start() {
     let app = spawn_app().await;
     let clerk = app.token("clerk_bj").await;
-    app.file_ok(&clerk, &repair_order(), "发动机异响".as_bytes()).await;
+    app.file_ok(&clerk, &repair_order(), "发动机异响".as_bytes())
+        .await;
     let (dir, config) = app.stop().await;
     // Someone loosened it all, as `cp -r` with another umask would.
     for (path, _) in modes(dir.path()) {
