@@ -5,6 +5,16 @@
 //! Requests are kept as one sealed object (`system/access-requests`). A grant is
 //! checked on every read; its use, and a refusal because it expired, are
 //! recorded with the access.
+//!
+//! Rules of spec §3:
+//! - asking reveals nothing: the answer to a request carries no archive number,
+//!   VIN or branch the requester may not already see, and a request for a
+//!   document that does not exist is taken like any other (no supervisor will
+//!   ever see it);
+//! - a supervisor decides only requests touching their branch, approves a
+//!   document only at or below their clearance, and a grant — for a document or
+//!   a whole vehicle, documents filed later included — covers only documents in
+//!   the approver's branch scope and clearance.
 
 use std::sync::Arc;
 
@@ -17,7 +27,7 @@ use tokio::sync::{Mutex, RwLock};
 use super::Archive;
 use crate::audit::{Context, Outcome};
 use crate::auth::{Action, Principal};
-use crate::domain::{Branch, DocumentId, Vin};
+use crate::domain::{Branch, DocumentId, Level, Vin};
 use crate::error::{Error, Result};
 use crate::storage::envelope::Keyring;
 use crate::storage::manifest::Manifest;
@@ -55,6 +65,20 @@ pub struct AccessRequest {
     pub decided_at: Option<DateTime<Utc>>,
     pub note: Option<String>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// The document id or archive number the requester gave, as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asked_for: Option<String>,
+    /// The approver's branch and clearance: what the grant may ever cover.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<GrantScope>,
+}
+
+/// What a grant covers at most: its approver's branch scope and clearance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantScope {
+    pub branch: Branch,
+    pub clearance: Level,
 }
 
 /// What a requester sends.
@@ -113,13 +137,26 @@ pub enum Grant {
     None,
 }
 
-/// Whether request `r` is about `m`. A request names one document (its `vin` is then
-/// only informative) or, without a document, a vehicle's whole archive.
+/// Whether request `r`, as approved, covers `m`. A request names one document
+/// (its `vin` is then only informative) or, without a document, a vehicle's
+/// whole archive; either way only within the approver's scope.
 fn covers(r: &AccessRequest, m: &Manifest) -> bool {
-    match r.document_id {
+    let named = match r.document_id {
         Some(id) => id == m.id,
         None => r.vin.is_some() && r.vin.as_deref() == m.vin(),
-    }
+    };
+    let in_scope = match &r.scope {
+        Some(s) => s.branch.covers(&m.branch) && m.confidentiality <= s.clearance,
+        // Approved before scopes were kept: the branches asked for, at the time.
+        None => r.branches.contains(&m.branch),
+    };
+    named && in_scope
+}
+
+/// Whether a supervisor of `branch` has a say in `r`: some document it names is
+/// in their branch scope. A request naming nothing that exists has no decider.
+fn decidable_by(r: &AccessRequest, branch: &Branch) -> bool {
+    r.branches.iter().any(|b| branch.covers(b))
 }
 
 impl Archive {
@@ -152,23 +189,58 @@ impl Archive {
     /// Ids of the documents the caller holds an active grant for (for search).
     pub(super) async fn granted_ids(&self, p: &Principal) -> Vec<String> {
         let now = self.clock.now();
+        let active: Vec<AccessRequest> = self
+            .access
+            .requests
+            .read()
+            .await
+            .iter()
+            .filter(|r| {
+                r.requester == p.username
+                    && r.status == Status::Approved
+                    && r.expires_at.is_some_and(|t| t > now)
+            })
+            .cloned()
+            .collect();
         let mut ids = vec![];
-        for r in self.access.requests.read().await.iter() {
-            if r.requester != p.username
-                || r.status != Status::Approved
-                || r.expires_at.is_none_or(|t| t <= now)
-            {
-                continue;
-            }
-            match (&r.document_id, &r.vin) {
-                (Some(id), _) => ids.push(id.to_string()),
-                (None, Some(vin)) => {
-                    ids.extend(self.catalog.ids_by_vin(vin).iter().map(|id| id.to_string()))
+        for r in active {
+            let named = match (&r.document_id, &r.vin) {
+                (Some(id), _) => vec![*id],
+                (None, Some(vin)) => self.catalog.ids_by_vin(vin),
+                (None, None) => vec![],
+            };
+            for id in named {
+                if let Ok(Some(m)) = self.catalog.get(id).await
+                    && covers(&r, &m)
+                {
+                    ids.push(id.to_string());
                 }
-                (None, None) => {}
             }
         }
         ids
+    }
+
+    /// `r` as its requester may see it: what they asked for, never details of
+    /// a document they may not already see (spec §3, "asking reveals nothing").
+    async fn as_requester_sees(&self, p: &Principal, mut r: AccessRequest) -> AccessRequest {
+        let visible = match r.document_id {
+            Some(id) => matches!(
+                self.catalog.get(id).await,
+                Ok(Some(m)) if self.policy.can_see(p, super::scope(&m))
+            ),
+            None => false,
+        };
+        if !visible {
+            r.archive_no = None;
+            r.branches = vec![];
+            if r.asked_for.is_some() {
+                // Asked by document: its id and VIN are the archive's to keep.
+                r.document_id = None;
+                r.vin = None;
+            }
+        }
+        r.scope = None;
+        r
     }
 
     pub async fn request_access(&self, ctx: &Context, new: NewRequest) -> Result<AccessRequest> {
@@ -186,28 +258,25 @@ impl Archive {
                 format!("days: 1 to {}", self.access_limits.max_days),
             ));
         }
+        // Whether or not the target exists, the request is taken the same way;
+        // one naming nothing that exists has no branches, so no decider.
         let (document_id, archive_no, vin, branches) = match (&new.document_id, &new.vin) {
-            (Some(key), None) => {
-                let entry = self
-                    .catalog
-                    .resolve(key)
-                    .await?
-                    .ok_or_else(|| Error::not_found("document"))?;
-                let m = &entry.manifest;
-                (
-                    Some(m.id),
-                    Some(m.archive_no.to_string()),
-                    m.vin().map(str::to_string),
-                    vec![m.branch.clone()],
-                )
-            }
+            (Some(key), None) => match self.catalog.resolve(key).await? {
+                Some(entry) => {
+                    let m = &entry.manifest;
+                    (
+                        Some(m.id),
+                        Some(m.archive_no.to_string()),
+                        m.vin().map(str::to_string),
+                        vec![m.branch.clone()],
+                    )
+                }
+                None => (None, None, None, vec![]),
+            },
             (None, Some(vin)) => {
                 let vin = Vin::parse(vin)
                     .map_err(|e| Error::invalid("invalid_vin", format!("vin: {e}")))?;
                 let docs = self.catalog.by_vin(vin.as_str()).await?;
-                if docs.is_empty() {
-                    return Err(Error::not_found("vehicle archive"));
-                }
                 let mut branches: Vec<Branch> = docs.iter().map(|m| m.branch.clone()).collect();
                 branches.sort();
                 branches.dedup();
@@ -236,6 +305,11 @@ impl Archive {
             decided_at: None,
             note: None,
             expires_at: None,
+            asked_for: new
+                .document_id
+                .as_deref()
+                .map(|k| crate::domain::people::truncate(k, 64)),
+            scope: None,
         };
         let mut event = ctx
             .event("access.request", Outcome::Allowed)
@@ -249,7 +323,7 @@ impl Archive {
         let mut list = self.access.all().await;
         list.push(request.clone());
         self.access.save(list).await?;
-        Ok(request)
+        Ok(self.as_requester_sees(&p, request).await)
     }
 
     /// The caller's own requests, and, for supervisors, those they may decide.
@@ -260,17 +334,19 @@ impl Archive {
     ) -> Result<Vec<AccessRequest>> {
         let p = self.require(ctx, Action::AccessRequest).await?;
         let decides = self.policy.permits(&p.roles, Action::AccessDecide);
-        let list: Vec<AccessRequest> = self
-            .access
-            .all()
-            .await
-            .into_iter()
-            .filter(|r| {
-                r.requester == p.username
-                    || (decides && r.branches.iter().all(|b| p.branch.covers(b)))
-            })
-            .filter(|r| status.is_none_or(|s| r.status == s))
-            .collect();
+        let mut list = vec![];
+        for r in self.access.all().await {
+            if status.is_some_and(|s| r.status != s) {
+                continue;
+            }
+            // Supervisors see the details of what they may decide; requesters
+            // see their own requests as they asked them.
+            if decides && r.requester != p.username && decidable_by(&r, &p.branch) {
+                list.push(r);
+            } else if r.requester == p.username {
+                list.push(self.as_requester_sees(&p, r).await);
+            }
+        }
         self.audit
             .record(
                 ctx.event("access.list", Outcome::Allowed)
@@ -315,11 +391,19 @@ impl Archive {
             e.purpose = Some(r.purpose.clone());
             e
         };
+        let level = match r.document_id {
+            Some(id) => self.catalog.get(id).await?.map(|m| m.confidentiality),
+            None => None,
+        };
         let refusal = if r.requester == p.username {
             Some(Error::forbidden("nobody decides their own access request"))
-        } else if !r.branches.iter().all(|b| p.branch.covers(b)) {
+        } else if !decidable_by(r, &p.branch) {
             Some(Error::forbidden(
                 "only a supervisor of the document's branch decides this request",
+            ))
+        } else if to == Status::Approved && level.is_some_and(|l| l > p.clearance) {
+            Some(Error::forbidden(
+                "the document is above your clearance; a supervisor cleared for it must decide",
             ))
         } else {
             match (r.status, to) {
@@ -342,6 +426,10 @@ impl Archive {
         r.note = note.clone();
         if to == Status::Approved {
             r.expires_at = Some(now + Duration::days(i64::from(r.days)));
+            r.scope = Some(GrantScope {
+                branch: p.branch.clone(),
+                clearance: p.clearance,
+            });
         }
         let decided = r.clone();
         self.audit.record(event(Outcome::Allowed)).await?;

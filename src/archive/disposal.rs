@@ -4,6 +4,10 @@
 //! copies of the content keys is deleted (crypto-shredding) with the content
 //! objects, and a tombstone keeps the archive number and what the register needs.
 //! The register entry (销毁清册) is a permanent sealed object, `disposals/<id>`.
+//!
+//! A document is named by at most one open proposal, and a batch never
+//! "executes" a document another batch destroyed. The register is read by
+//! auditors, and by clerks and supervisors whose branch covers every line.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use object_store::path::Path;
@@ -94,6 +98,7 @@ impl Archive {
             ));
         }
         let today = self.clock.now().date_naive();
+        let open = self.open_proposals().await?;
         let mut lines = vec![];
         for key in &proposal.document_ids {
             let (entry, _) = self.visible(ctx, &p, key, "disposal.propose").await?;
@@ -112,6 +117,18 @@ impl Archive {
             }
             if lines.iter().any(|l: &RegisterLine| l.document_id == m.id) {
                 continue;
+            }
+            if let Some(other) = open
+                .iter()
+                .find(|d| d.documents.iter().any(|l| l.document_id == m.id))
+            {
+                return Err(Error::conflict(
+                    "already_proposed",
+                    format!(
+                        "{} is already in disposal batch {} awaiting approval",
+                        m.archive_no, other.id
+                    ),
+                ));
             }
             lines.push(RegisterLine {
                 document_id: m.id,
@@ -145,10 +162,53 @@ impl Archive {
         Ok(d)
     }
 
+    /// The batch whose execution destroyed document `id`, from its tombstone.
+    async fn disposed_by(&self, id: DocumentId) -> Result<Option<String>> {
+        Ok(match self.blob.get(&tombstone_path(id)).await? {
+            Some(bytes) => Some(Tombstone::open(id, &bytes, &self.keyring)?.disposal),
+            None => None,
+        })
+    }
+
+    /// The batches awaiting approval (few: each is a person's decision).
+    async fn open_proposals(&self) -> Result<Vec<Disposal>> {
+        let mut open = vec![];
+        for path in self.blob.list(&Path::from("disposals")).await? {
+            let Some(id) = path.filename() else { continue };
+            let d = self.load_disposal(id).await?;
+            if d.status == DisposalStatus::Proposed {
+                open.push(d);
+            }
+        }
+        Ok(open)
+    }
+
+    /// A batch by id, or a recorded refusal naming the unknown id.
+    async fn known_disposal(
+        &self,
+        ctx: &Context,
+        id: &str,
+        action: &'static str,
+    ) -> Result<Disposal> {
+        match self.load_disposal(id).await {
+            Err(e) if e.kind == crate::error::ErrorKind::NotFound => {
+                let id = crate::domain::people::truncate(id, 64);
+                self.audit
+                    .record(
+                        ctx.event(action, Outcome::Denied)
+                            .detail(json!({"disposal": id, "reason": "unknown disposal"})),
+                    )
+                    .await?;
+                Err(e)
+            }
+            other => other,
+        }
+    }
+
     /// Approves and executes a batch (a supervisor other than the proposer).
     pub async fn approve_disposal(&self, ctx: &Context, id: &str) -> Result<Disposal> {
         let p = self.require(ctx, Action::DisposalsApprove).await?;
-        let mut d = self.load_disposal(id).await?;
+        let mut d = self.known_disposal(ctx, id, "disposal.approve").await?;
         let event = |outcome| {
             ctx.event("disposal.approve", outcome)
                 .detail(json!({"disposal": id}))
@@ -172,17 +232,28 @@ impl Archive {
                 l.archive_no
             )))
         } else {
-            // Holds can be set after the proposal: check again at execution.
+            // Holds can be set after the proposal: check again at execution;
+            // and a document gone since was destroyed by another batch.
             let mut held = None;
             for l in &d.documents {
-                if let Some(m) = self.catalog.get(l.document_id).await?
-                    && m.legal_hold.is_some()
-                {
-                    held = Some(Error::invalid(
-                        "legal_hold",
-                        format!("{} was put on legal hold after the proposal", l.archive_no),
-                    ));
-                    break;
+                match self.catalog.get(l.document_id).await? {
+                    Some(m) if m.legal_hold.is_some() => {
+                        held = Some(Error::invalid(
+                            "legal_hold",
+                            format!("{} was put on legal hold after the proposal", l.archive_no),
+                        ));
+                        break;
+                    }
+                    Some(_) => {}
+                    // Gone by this batch's own interrupted run: it resumes.
+                    None if self.disposed_by(l.document_id).await?.as_deref() == Some(id) => {}
+                    None => {
+                        held = Some(Error::conflict(
+                            "already_disposed",
+                            format!("{} was already disposed by another batch", l.archive_no),
+                        ));
+                        break;
+                    }
                 }
             }
             held
@@ -255,10 +326,24 @@ impl Archive {
         Ok(())
     }
 
-    /// The register entry of a batch.
+    /// The register entry of a batch: for auditors, and for clerks and
+    /// supervisors whose branch covers every line (others: not found).
     pub async fn disposal(&self, ctx: &Context, id: &str) -> Result<Disposal> {
-        self.require(ctx, Action::DisposalsRead).await?;
-        let d = self.load_disposal(id).await?;
+        let p = self.require(ctx, Action::DisposalsRead).await?;
+        let d = self.known_disposal(ctx, id, "disposal.view").await?;
+        let covers_all = d
+            .documents
+            .iter()
+            .all(|l| crate::domain::Branch::parse(&l.branch).is_ok_and(|b| p.branch.covers(&b)));
+        if !p.roles.contains(&crate::domain::Role::Auditor) && !covers_all {
+            self.audit
+                .record(
+                    ctx.event("disposal.view", Outcome::Denied)
+                        .detail(json!({"disposal": id, "reason": "another branch's register"})),
+                )
+                .await?;
+            return Err(Error::not_found("disposal"));
+        }
         self.audit
             .record(
                 ctx.event("disposal.view", Outcome::Allowed)

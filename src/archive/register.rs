@@ -33,26 +33,30 @@ fn when(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
     t.map(|t| t.to_rfc3339()).unwrap_or_default()
 }
 
-/// One CSV row per disposed record, with the batch's decision on each row.
+/// One CSV row per disposed record, with the batch's decision on each row;
+/// cells neutralised for spreadsheets (a reason may begin with `=`).
 pub fn to_csv(d: &Disposal) -> Result<Vec<u8>> {
     let io = |e: csv::Error| Error::internal(e.to_string());
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(CSV_HEADER).map_err(io)?;
     for l in &d.documents {
-        w.write_record([
-            l.archive_no.clone(),
-            l.category.clone(),
-            l.branch.clone(),
-            l.service_date.map(|d| d.to_string()).unwrap_or_default(),
-            l.filed_at.to_rfc3339(),
-            l.retention_until.to_string(),
-            d.reason.clone(),
-            d.proposed_by.clone(),
-            d.proposed_at.to_rfc3339(),
-            d.approved_by.clone().unwrap_or_default(),
-            when(d.approved_at),
-            when(d.executed_at),
-        ])
+        w.write_record(
+            [
+                l.archive_no.clone(),
+                l.category.clone(),
+                l.branch.clone(),
+                l.service_date.map(|d| d.to_string()).unwrap_or_default(),
+                l.filed_at.to_rfc3339(),
+                l.retention_until.to_string(),
+                d.reason.clone(),
+                d.proposed_by.clone(),
+                d.proposed_at.to_rfc3339(),
+                d.approved_by.clone().unwrap_or_default(),
+                when(d.approved_at),
+                when(d.executed_at),
+            ]
+            .map(crate::audit::query::neutralise),
+        )
         .map_err(io)?;
     }
     w.into_inner().map_err(|e| Error::internal(e.to_string()))

@@ -66,6 +66,7 @@ impl Context {
                 .map(|p| p.roles.iter().map(|r| r.as_str().to_string()).collect())
                 .unwrap_or_default(),
             branch: p.map(|p| p.branch.to_string()),
+            provider: p.and_then(|p| p.provider.clone()),
             document: None,
             archive_no: None,
             vin: None,
@@ -85,6 +86,9 @@ pub struct Event {
     pub user: Option<String>,
     pub roles: Vec<String>,
     pub branch: Option<String>,
+    /// The identity provider that vouched for the user; absent for local accounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
     pub document: Option<String>,
     pub archive_no: Option<String>,
     pub vin: Option<String>,

@@ -117,15 +117,29 @@ const CSV_COLUMNS: [&str; 15] = [
     "hash",
 ];
 
-/// The page as CSV, one record per row; lists and details as JSON text.
+/// A cell a spreadsheet would take for a formula (`=`, `+`, `-`, `@`, tab or
+/// carriage return first) gets a leading `'`, which spreadsheets show as text
+/// (OWASP, "CSV Injection"; spec §4).
+pub fn neutralise(cell: String) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell
+    }
+}
+
+/// The page as CSV, one record per row; lists and details as JSON text; every
+/// cell safe to open in a spreadsheet ([`neutralise`]).
 pub fn to_csv(page: &EventPage) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(CSV_COLUMNS).expect("writing to memory");
     for e in &page.events {
-        let row = CSV_COLUMNS.map(|c| match &e[c] {
-            Value::Null => String::new(),
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
+        let row = CSV_COLUMNS.map(|c| {
+            neutralise(match &e[c] {
+                Value::Null => String::new(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
         });
         w.write_record(&row).expect("writing to memory");
     }
@@ -236,5 +250,32 @@ mod tests {
         assert!(text.starts_with("seq,time,user"));
         assert!(text.contains("\"a,b\""), "{text}");
         assert!(text.contains("\"[\"\"staff\"\"]\""), "{text}");
+    }
+
+    #[test]
+    fn csv_cells_that_a_spreadsheet_would_run_are_neutralised() {
+        let page = EventPage {
+            events: vec![json!({
+                "seq": 1,
+                "user": "=HYPERLINK(\"http://x\",\"y\")",
+                "purpose": "+1 保养",
+                "action": "-x",
+                "client": "@SUM(A1)",
+                "archive_no": "\tTAB",
+                "vin": "\rCR",
+            })],
+            next_cursor: None,
+        };
+        let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(&to_csv(&page)[..])
+            .records()
+            .map(Result::unwrap)
+            .collect();
+        for cell in rows[0].iter().filter(|c| !c.is_empty()) {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "{cell:?}"
+            );
+        }
+        assert_eq!(&rows[0][2], "'=HYPERLINK(\"http://x\",\"y\")");
     }
 }

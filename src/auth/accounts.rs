@@ -141,7 +141,7 @@ impl Accounts {
                 "the token's user does not exist",
             ));
         };
-        if valid_after.is_some_and(|t| claims.iat < t) {
+        if valid_after.is_some_and(|t| claims.issued_ns() <= t) {
             self.audit
                 .record(refuse("issued before an account change", Some(sub)))
                 .await?;
@@ -193,7 +193,7 @@ impl Accounts {
             }
         };
         // A provider must not speak for a local account (say, the bootstrap admin).
-        if self.users.principal(&principal.username).await.is_some() {
+        if self.users.name_taken(&principal.username).await {
             self.audit
                 .record(refuse(
                     "external: the user name belongs to a local account",

@@ -196,6 +196,7 @@ impl ExternalIdp {
         if roles.is_empty() {
             return Err(unmapped("no dangan role in the roles claim"));
         }
+        Role::separation_of_duties(&roles).map_err(unmapped)?;
         let branch = claims
             .get(&c.branch_claim)
             .and_then(Value::as_str)
@@ -211,6 +212,7 @@ impl ExternalIdp {
             roles,
             branch,
             clearance,
+            provider: Some(c.issuer.clone()),
         })
     }
 }
@@ -232,6 +234,20 @@ fn usable_keys(set: &JwkSet, allowed: &[Algorithm]) -> Keys {
         let Some(kid) = jwk.common.key_id.clone() else {
             continue;
         };
+        // A key published for anything but signatures never verifies one
+        // (RFC 7517 §4.2: `use`; §4.3: `key_ops`).
+        let signs = match &jwk.common.public_key_use {
+            None => true,
+            Some(u) => *u == jsonwebtoken::jwk::PublicKeyUse::Signature,
+        };
+        let verifies = jwk
+            .common
+            .key_operations
+            .as_ref()
+            .is_none_or(|ops| ops.contains(&jsonwebtoken::jwk::KeyOperations::Verify));
+        if !signs || !verifies {
+            continue;
+        }
         let implied = match &jwk.algorithm {
             AlgorithmParameters::RSA(_) => Algorithm::RS256,
             AlgorithmParameters::EllipticCurve(p) => match p.curve {
@@ -327,10 +343,16 @@ mod tests {
             {"kty": "OKP", "crv": "Ed25519", "x": x},
             {"kty": "OKP", "crv": "Ed25519", "x": x, "kid": "ed-as-rsa", "alg": "RS256"},
             {"kty": "oct", "k": "c2VjcmV0", "kid": "hmac", "alg": "HS256"},
+            {"kty": "OKP", "crv": "Ed25519", "x": x, "kid": "ed-enc", "use": "enc"},
+            {"kty": "OKP", "crv": "Ed25519", "x": x, "kid": "ed-wrap", "key_ops": ["wrapKey"]},
         ]}));
         let usable = usable_keys(&keys, &[Algorithm::EdDSA, Algorithm::RS256]);
         assert_eq!(usable.keys().collect::<Vec<_>>(), vec!["ed"]);
         assert!(usable_keys(&keys, &[Algorithm::RS256]).is_empty());
+        let sig = set(json!({"keys": [
+            {"kty": "OKP", "crv": "Ed25519", "x": x, "kid": "ed-sig", "use": "sig", "key_ops": ["verify"]},
+        ]}));
+        assert_eq!(usable_keys(&sig, &[Algorithm::EdDSA]).len(), 1);
     }
 
     #[test]

@@ -34,9 +34,23 @@ pub struct User {
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
     /// Tokens issued before this time (unix seconds) are refused: set whenever
-    /// the user's roles, branch, clearance, password or status change.
+    /// the user's roles, branch, clearance, password or status change. Kept for
+    /// user lists written before [`Self::tokens_valid_after_ns`].
     #[serde(default)]
     pub tokens_valid_after: Option<i64>,
+    /// The same instant in unix nanoseconds, so a token issued earlier in the
+    /// same second as the change is refused too.
+    #[serde(default)]
+    pub tokens_valid_after_ns: Option<i64>,
+}
+
+impl User {
+    /// Tokens issued at or before this instant (unix nanoseconds) are void.
+    pub fn tokens_void_until_ns(&self) -> Option<i64> {
+        self.tokens_valid_after_ns.or(self
+            .tokens_valid_after
+            .map(|s| s.saturating_mul(1_000_000_000)))
+    }
 }
 
 /// The authenticated caller of one request, as the user store says now.
@@ -46,6 +60,9 @@ pub struct Principal {
     pub roles: Vec<Role>,
     pub branch: Branch,
     pub clearance: Level,
+    /// The identity provider (its issuer) that vouched for this caller; `None`
+    /// for a local account. Written into every log record of the caller.
+    pub provider: Option<String>,
 }
 
 impl Subject for Principal {
@@ -67,6 +84,7 @@ impl From<&User> for Principal {
             roles: u.roles.clone(),
             branch: u.branch.clone(),
             clearance: u.clearance,
+            provider: None,
         }
     }
 }
@@ -133,10 +151,12 @@ fn check_password(pw: &str) -> Result<()> {
 
 fn check_roles(roles: &[Role]) -> Result<()> {
     if roles.is_empty() {
-        Err(Error::invalid("invalid_roles", "roles: at least one role"))
-    } else {
-        Ok(())
+        return Err(Error::invalid("invalid_roles", "roles: at least one role"));
     }
+    let mut distinct = roles.to_vec();
+    distinct.sort();
+    distinct.dedup();
+    Role::separation_of_duties(&distinct).map_err(|why| Error::invalid("invalid_roles", why))
 }
 
 /// Hashes a password with Argon2id (run it off the async threads: it takes ~50 ms).
@@ -191,7 +211,17 @@ impl UserStore {
             .read()
             .await
             .get(username)
-            .map(|u| (Principal::from(u), u.disabled, u.tokens_valid_after))
+            .map(|u| (Principal::from(u), u.disabled, u.tokens_void_until_ns()))
+    }
+
+    /// Whether a local account has this name in any letter case (so an
+    /// identity provider's `Admin` cannot speak for the local `admin`).
+    pub async fn name_taken(&self, username: &str) -> bool {
+        self.users
+            .read()
+            .await
+            .keys()
+            .any(|k| k.eq_ignore_ascii_case(username))
     }
 
     pub async fn list(&self) -> Vec<User> {
@@ -219,20 +249,21 @@ impl UserStore {
         check_username(&new.username)?;
         check_password(&new.password)?;
         check_roles(&new.roles)?;
+        let mut roles = new.roles.clone();
+        roles.sort();
+        roles.dedup();
         let password = new.password.clone();
         let password_hash = self.hashing.run(move || hash_password(&password)).await?;
         let _guard = self.write.lock().await;
         let mut users = self.users.read().await.clone();
-        if users.contains_key(&new.username) {
+        // Names are unique in any letter case: `Admin` cannot stand beside `admin`.
+        if let Some(taken) = users.keys().find(|k| k.eq_ignore_ascii_case(&new.username)) {
             return Err(Error::conflict(
                 "user_exists",
-                format!("user {} already exists", new.username),
+                format!("user {taken} already exists"),
             ));
         }
         let now = chrono::Utc::now();
-        let mut roles = new.roles;
-        roles.sort();
-        roles.dedup();
         let user = User {
             username: new.username.clone(),
             password_hash,
@@ -243,6 +274,7 @@ impl UserStore {
             created_at: now,
             updated_at: now,
             tokens_valid_after: None,
+            tokens_valid_after_ns: None,
         };
         users.insert(user.username.clone(), user.clone());
         self.persist(&users).await?;
@@ -300,6 +332,7 @@ impl UserStore {
         }
         user.updated_at = chrono::Utc::now();
         user.tokens_valid_after = Some(user.updated_at.timestamp());
+        user.tokens_valid_after_ns = user.updated_at.timestamp_nanos_opt();
         let after = user.clone();
         self.persist(&users).await?;
         *self.users.write().await = users;

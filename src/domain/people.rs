@@ -35,6 +35,18 @@ impl Role {
         }
     }
 
+    /// Separation of duties (三员分立, spec §3): `admin` is held alone, so no
+    /// account both manages users and reads documents or the log. Returns why
+    /// a set of roles breaks it.
+    pub fn separation_of_duties(roles: &[Role]) -> Result<(), &'static str> {
+        if roles.contains(&Role::Admin) && roles.len() > 1 {
+            return Err(
+                "admin is held alone (separation of duties): an administrator holds no other role",
+            );
+        }
+        Ok(())
+    }
+
     /// Roles that may read document content in their branch and clearance (spec §3).
     pub fn reads_content(self) -> bool {
         matches!(self, Role::Clerk | Role::Staff | Role::Supervisor)

@@ -233,12 +233,20 @@ pub fn build(
         );
         must.push((Occur::Must, Box::new(BooleanQuery::new(visible))));
     }
-    if let Some(q) = &r.q {
-        for word in split_query(q) {
-            if let Some(wq) = word_query(fields, key, &word, vis.content) {
-                must.push((Occur::Must, wq));
-            }
+    if let Some(q) = r.q.as_deref().filter(|q| !q.trim().is_empty()) {
+        let words: Vec<Box<dyn Query>> = split_query(q)
+            .iter()
+            .filter_map(|word| word_query(fields, key, word, vis.content))
+            .collect();
+        // A query of nothing searchable (`🚗`, `！`, `*`) must not quietly
+        // become "everything you may see".
+        if words.is_empty() {
+            return Err(Error::bad_request(
+                "empty_query",
+                "q: nothing searchable in the query (letters, digits or Chinese characters)",
+            ));
         }
+        must.extend(words.into_iter().map(|w| (Occur::Must, w)));
     }
     if let Some(c) = &r.category {
         must.push((Occur::Must, term(fields.category, c)));

@@ -278,11 +278,6 @@ async fn bad_access_requests_are_refused_clearly() {
         ),
         (json!({"purpose": "x"}), 422, "invalid_request"),
         (
-            json!({"document_id": "BJ01-WX-2026-000099", "purpose": "x"}),
-            404,
-            "not_found",
-        ),
-        (
             json!({"document_id": id, "purpose": "x", "extra": 1}),
             422,
             "invalid_body",

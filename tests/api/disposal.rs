@@ -26,6 +26,10 @@ async fn a_record_past_retention_is_disposed_after_a_second_person_approves() {
         .file_ok(&clerk, &old, "待销毁的维修委托书".as_bytes())
         .await;
     let current = app.file_ok(&clerk, &repair_order(), b"current").await;
+    // Another series, so the disposed record stays the last of its own.
+    let mut older = old.clone();
+    older["service"]["service_date"] = json!("2018-05-01");
+    let other = app.file_ok(&clerk, &older, b"another old record").await;
     let (id, archive_no) = (
         doc["id"].as_str().unwrap().to_string(),
         doc["archive_no"].as_str().unwrap().to_string(),
@@ -64,7 +68,12 @@ async fn a_record_past_retention_is_disposed_after_a_second_person_approves() {
 
     // Someone holding both roles still cannot approve their own proposal.
     let both = app.token("clerk_super").await;
-    let own: Value = propose(vec![&id], both.clone()).await.json().await.unwrap();
+    let other_id = other["id"].as_str().unwrap();
+    let own: Value = propose(vec![other_id], both.clone())
+        .await
+        .json()
+        .await
+        .unwrap();
     let r = app
         .client
         .post(app.url(&format!(
@@ -80,6 +89,9 @@ async fn a_record_past_retention_is_disposed_after_a_second_person_approves() {
     let r = propose(vec![&id], clerk.clone()).await;
     assert_eq!(r.status(), 201);
     let proposal: Value = r.json().await.unwrap();
+    // A document is named by one open batch at a time.
+    let r = propose(vec![&id], clerk.clone()).await;
+    assert_eq!(error_code(r).await, (409, "already_proposed".into()));
     let did = proposal["id"].as_str().unwrap().to_string();
     let content_file = app.dir.path().join(format!("objects/docs/{id}/content/1"));
     let raw_copy = std::fs::read(&content_file).unwrap();

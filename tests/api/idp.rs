@@ -393,3 +393,61 @@ async fn a_provider_configuration_that_cannot_work_stops_the_start() {
         assert!(started.is_err(), "{why} must stop the start");
     }
 }
+
+#[tokio::test]
+async fn provider_identities_are_marked_held_to_separation_of_duties_and_cannot_shadow_local_names()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jwks.json");
+    std::fs::write(&path, key_set().to_string()).unwrap();
+    let mut config = test_config(dir.path(), &crate::helpers::Store::Local);
+    configure(&mut config, path.display().to_string(), String::new());
+    config
+        .auth
+        .external
+        .role_map
+        .insert("dms-admin".into(), "admin".into());
+    let app = spawn_app_in(dir, config).await;
+
+    let token = sign(Some("idp-1"), &key(21), &claims());
+    assert_eq!(app.get(&token, "/api/v1/auth/me").await.status(), 200);
+    let records = app.audit_records();
+    let mine: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["user"] == "wang.fang")
+        .collect();
+    assert!(!mine.is_empty());
+    assert!(mine.iter().all(|r| r["provider"] == ISSUER), "{mine:?}");
+    assert!(
+        records
+            .iter()
+            .filter(|r| r["user"] == "clerk_bj" || r["user"] == "admin")
+            .all(|r| r.get("provider").is_none()),
+        "local accounts carry no provider"
+    );
+
+    let admin_and_staff = with("groups", json!(["dms-admin", "dms-staff"]));
+    let r = app
+        .get(
+            &sign(Some("idp-1"), &key(21), &admin_and_staff),
+            "/api/v1/auth/me",
+        )
+        .await;
+    assert_eq!(error_code(r).await, (401, "invalid_token".into()));
+    let admin_only = with("groups", json!(["dms-admin"]));
+    let r = app
+        .get(
+            &sign(Some("idp-1"), &key(21), &admin_only),
+            "/api/v1/auth/me",
+        )
+        .await;
+    assert_eq!(r.status(), 200, "admin alone is fine");
+
+    for name in ["ADMIN", "Clerk_BJ"] {
+        let shadow = with("preferred_username", json!(name));
+        let r = app
+            .get(&sign(Some("idp-1"), &key(21), &shadow), "/api/v1/auth/me")
+            .await;
+        assert_eq!(error_code(r).await, (401, "invalid_token".into()), "{name}");
+    }
+}

@@ -21,6 +21,7 @@ mod matrix;
 mod retention;
 mod scale;
 mod search;
+mod side_doors;
 mod snapshot;
 mod soak;
 mod storage_conformance;

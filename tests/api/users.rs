@@ -80,6 +80,16 @@ async fn only_admins_manage_users_and_never_their_own_roles() {
         .send()
         .await
         .unwrap();
+    // Refused twice over: admin is held alone, and nobody changes their own roles.
+    assert_eq!(error_code(r).await, (422, "invalid_roles".into()));
+    let r = app
+        .client
+        .patch(app.url("/api/v1/users/admin"))
+        .bearer_auth(&admin)
+        .json(&json!({"roles": ["auditor"]}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(r).await, (403, "forbidden".into()));
     let list: Value = app.get(&admin, "/api/v1/users").await.json().await.unwrap();
     assert_eq!(list["users"].as_array().unwrap().len(), 10);
