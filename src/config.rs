@@ -60,6 +60,11 @@ pub struct AccessConfig {
 #[serde(deny_unknown_fields)]
 pub struct AuditConfig {
     pub checkpoint_interval_secs: u64,
+    /// Continue past a damaged retrieval log in a new chain segment (spec §4).
+    /// Only the `--open-new-log-segment` flag of one start sets it: never a
+    /// file or the environment, so consent is not left standing.
+    #[serde(skip)]
+    pub open_new_log_segment: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -154,6 +159,8 @@ pub struct SchemaConfig {
 pub struct Overrides {
     pub bind: Option<String>,
     pub data_dir: Option<PathBuf>,
+    /// `--open-new-log-segment`: see [`AuditConfig::open_new_log_segment`].
+    pub open_new_log_segment: bool,
 }
 
 impl Config {
@@ -179,9 +186,10 @@ impl Config {
         if let Some(dir) = &overrides.data_dir {
             figment = figment.merge(("data_dir", dir.display().to_string()));
         }
-        let config: Config = figment
+        let mut config: Config = figment
             .extract()
             .map_err(|e| format!("invalid configuration: {e}"))?;
+        config.audit.open_new_log_segment = overrides.open_new_log_segment;
         config.validate()?;
         Ok(config)
     }
@@ -277,6 +285,7 @@ mod tests {
         let o = Overrides {
             bind: Some("127.0.0.1:0".into()),
             data_dir: Some("/tmp/x".into()),
+            ..Overrides::default()
         };
         let config = Config::load(None, &o).unwrap();
         assert_eq!(config.server.bind, "127.0.0.1:0");

@@ -30,6 +30,11 @@ struct ServeArgs {
     /// Folder for local state (objects, keys, retrieval log).
     #[arg(long, global = true)]
     data_dir: Option<PathBuf>,
+    /// Start although the retrieval log is damaged: its bytes are kept where
+    /// they are and a new chain segment, naming the damage, continues it.
+    /// For this one start only; verification keeps reporting the damage.
+    #[arg(long, global = true)]
+    open_new_log_segment: bool,
 }
 
 #[derive(Subcommand)]
@@ -43,19 +48,23 @@ enum Command {
     /// Rewrap every data key under the configured master key; the previous key
     /// must be listed in crypto.retired_key_files. Safe to run again.
     KeysRotate,
-    /// Verify the retrieval log offline: its hash chain, and its agreement with
-    /// signed checkpoints under a public key the auditor trusts. Exits 1 if bad.
+    /// Verify the retrieval log offline, anchored in the signed checkpoints in
+    /// the object store and a public key the auditor holds. Exits 0 when ok,
+    /// 1 when damaged, 2 when intact but not (wholly) anchored.
     AuditVerify {
         /// The log file (default: <data_dir>/audit/retrieval.log).
         #[arg(long)]
         log: Option<PathBuf>,
-        /// Checkpoints, one JSON per line (default: <data_dir>/audit/checkpoints.jsonl).
+        /// A local checkpoints file to read besides the object store's.
         #[arg(long)]
         checkpoints: Option<PathBuf>,
-        /// The audit public key as hex, or a file holding it
-        /// (default: <data_dir>/keys/audit-ed25519.der.pub).
+        /// The audit public key the auditor holds, as hex or a file holding it.
+        /// Without it nothing is anchored.
         #[arg(long)]
         public_key: Option<String>,
+        /// A checkpoint the auditor kept, SEQ:HASH: the log must contain it.
+        #[arg(long)]
+        checkpoint: Option<String>,
     },
     /// The text-extraction child the server starts (spec §6); not for people.
     #[command(hide = true)]
@@ -97,6 +106,7 @@ fn main() -> anyhow::Result<()> {
     let overrides = Overrides {
         bind: cli.serve.bind.clone(),
         data_dir: cli.serve.data_dir.clone(),
+        open_new_log_segment: cli.serve.open_new_log_segment,
     };
     let config =
         Config::load(cli.serve.config.as_deref(), &overrides).map_err(anyhow::Error::msg)?;
@@ -110,37 +120,26 @@ fn main() -> anyhow::Result<()> {
             log,
             checkpoints,
             public_key,
+            checkpoint,
         } => {
-            let path = log.unwrap_or_else(|| config.data_dir.join("audit").join("retrieval.log"));
-            let cp_path = checkpoints
-                .unwrap_or_else(|| config.data_dir.join("audit").join("checkpoints.jsonl"));
-            let checkpoints = dangan::audit::checkpoint::read_local(&cp_path)?;
-            let key_text = match public_key {
-                Some(k) if std::path::Path::new(&k).is_file() => std::fs::read_to_string(k)?,
-                Some(k) => k,
-                None => std::fs::read_to_string(
-                    config.data_dir.join("keys").join("audit-ed25519.der.pub"),
-                )
-                .unwrap_or_default(),
+            let held = checkpoint
+                .as_deref()
+                .map(dangan::audit::offline::parse_held_checkpoint)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--checkpoint: {e}"))?;
+            let request = dangan::audit::offline::OfflineRequest {
+                log,
+                checkpoints,
+                public_key,
+                held,
             };
-            let key = if key_text.trim().is_empty() {
-                anyhow::ensure!(
-                    checkpoints.is_empty(),
-                    "checkpoints need the audit public key (--public-key)"
-                );
-                None
-            } else {
-                Some(
-                    dangan::audit::checkpoint::parse_public_key(&key_text)
-                        .map_err(anyhow::Error::msg)?,
-                )
-            };
-            let report = dangan::audit::verify_with(&path, &checkpoints, key.as_ref())?;
+            let report = actix_web::rt::System::new()
+                .block_on(dangan::audit::offline::verify_offline(&config, request))
+                .map_err(anyhow::Error::msg)?;
             println!("{}", serde_json::to_string_pretty(&report)?);
-            if report.ok {
-                Ok(())
-            } else {
-                std::process::exit(1)
+            match dangan::audit::offline::exit_code(&report) {
+                0 => Ok(()),
+                code => std::process::exit(code),
             }
         }
     }

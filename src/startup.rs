@@ -315,12 +315,31 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppStat
             .map_err(|e| format!("cannot read the search index: {}", describe(&e)))?;
         Ok::<_, String>((index, indexed))
     });
+    // An empty data directory restored from a backup of the store gets its log
+    // back from the sealed segments. Then the newest signed checkpoint anchors
+    // the local log: one that ends before it was cut off or rolled back (§4).
+    crate::audit::checkpoint::restore_log(
+        &blob,
+        &keyring,
+        &config.data_dir.join("audit").join("retrieval.log"),
+    )
+    .await?;
+    let anchor = crate::audit::checkpoint::latest_in_store(&blob)
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot read the retrieval log's checkpoints: {}",
+                describe(&e)
+            )
+        })?;
     let (catalog, audit, loaded) = snapshot::open_with_log(
         &config.data_dir.join(SNAPSHOT_FILE),
         &config.data_dir.join("audit").join("retrieval.log"),
         &blob,
         &keyring,
         &store_id,
+        config.audit.open_new_log_segment,
+        anchor.as_ref().map(|c| c.body.seq),
     )
     .await?;
     let (index, indexed) = opening.await.map_err(|e| format!("search index: {e}"))??;
@@ -402,6 +421,7 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppStat
         signer.clone(),
         config.data_dir.join("audit").join("checkpoints.jsonl"),
         std::time::Duration::from_secs(config.audit.checkpoint_interval_secs.max(1)),
+        anchor,
     );
     let auditing = Auditing {
         log: audit,

@@ -85,6 +85,7 @@ fn config(dir: &Path) -> Config {
         &Overrides {
             bind: None,
             data_dir: Some(dir.to_path_buf()),
+            ..Overrides::default()
         },
     )
     .expect("defaults load")

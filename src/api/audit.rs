@@ -91,11 +91,25 @@ pub async fn events(
     Ok(HttpResponse::Ok().json(page))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyParams {
+    /// A checkpoint the auditor kept: `SEQ:HASH` (the record's hash, hex).
+    checkpoint: Option<String>,
+}
+
 pub async fn verify(
     caller: Authorized<perm::AuditRead>,
     state: web::Data<AppState>,
+    params: web::Query<VerifyParams>,
 ) -> Result<HttpResponse> {
-    Ok(HttpResponse::Ok().json(state.auditing.verify(&caller.ctx).await?))
+    let held = params
+        .checkpoint
+        .as_deref()
+        .map(crate::audit::offline::parse_held_checkpoint)
+        .transpose()
+        .map_err(|e| Error::bad_request("invalid_checkpoint", format!("checkpoint: {e}")))?;
+    Ok(HttpResponse::Ok().json(state.auditing.verify(&caller.ctx, held).await?))
 }
 
 pub async fn checkpoints(

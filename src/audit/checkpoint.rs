@@ -138,36 +138,82 @@ pub fn read_local(path: &Path) -> std::io::Result<Vec<Checkpoint>> {
     }
 }
 
+/// The local cache of checkpoints, beside the log.
+pub const LOCAL_CHECKPOINTS: &str = "checkpoints.jsonl";
+
 pub fn checkpoint_path(seq: u64) -> ObjectPath {
     ObjectPath::from(format!("audit/checkpoints/{seq:020}"))
 }
 
 /// Every checkpoint in the object store, in order.
 pub async fn read_store(blob: &BlobStore) -> crate::error::Result<Vec<Checkpoint>> {
-    let mut paths = blob.list(&ObjectPath::from("audit/checkpoints")).await?;
-    paths.sort();
-    let mut out = Vec::with_capacity(paths.len());
-    for p in paths {
-        if let Some(bytes) = blob.get(&p).await?
-            && let Ok(cp) = serde_json::from_slice::<Checkpoint>(&bytes)
-        {
-            out.push(cp);
-        }
-    }
-    Ok(out)
+    Ok(read_store_all(blob).await?.0)
 }
 
-/// Seals what the log holds beyond the last checkpoint. Returns the new checkpoint.
+/// Every checkpoint in the object store, in order, and the names of checkpoint
+/// objects that could not be read (never skipped silently by a verifier).
+pub async fn read_store_all(
+    blob: &BlobStore,
+) -> crate::error::Result<(Vec<Checkpoint>, Vec<String>)> {
+    let mut paths = blob.list(&ObjectPath::from("audit/checkpoints")).await?;
+    paths.sort();
+    let (mut out, mut unreadable) = (Vec::with_capacity(paths.len()), vec![]);
+    for p in paths {
+        match blob.get(&p).await? {
+            Some(bytes) => match serde_json::from_slice::<Checkpoint>(&bytes) {
+                Ok(cp) => out.push(cp),
+                Err(_) => unreadable.push(p.to_string()),
+            },
+            None => unreadable.push(p.to_string()),
+        }
+    }
+    Ok((out, unreadable))
+}
+
+/// A local checkpoints file, and the numbers of the lines that could not be read.
+pub fn read_local_all(path: &Path) -> std::io::Result<(Vec<Checkpoint>, Vec<String>)> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((vec![], vec![])),
+        Err(e) => return Err(e),
+    };
+    let (mut out, mut unreadable) = (vec![], vec![]);
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        match serde_json::from_str(line) {
+            Ok(cp) => out.push(cp),
+            Err(_) => unreadable.push(format!("{} line {}", path.display(), n + 1)),
+        }
+    }
+    Ok((out, unreadable))
+}
+
+/// The newest checkpoint in the object store (the record of truth; the local
+/// file is a cache that a crash or a restore may leave behind).
+pub async fn latest_in_store(blob: &BlobStore) -> crate::error::Result<Option<Checkpoint>> {
+    let paths = blob.list(&ObjectPath::from("audit/checkpoints")).await?;
+    let Some(newest) = paths.into_iter().max() else {
+        return Ok(None);
+    };
+    Ok(match blob.get(&newest).await? {
+        Some(bytes) => serde_json::from_slice(&bytes).ok(),
+        None => None,
+    })
+}
+
+/// Seals what the log holds beyond `last`, the newest checkpoint. Returns the
+/// new checkpoint.
 pub async fn checkpoint_once(
     log: &AuditLog,
     blob: &BlobStore,
     keyring: &Keyring,
     signer: &AuditSigner,
     local: &Path,
+    last: Option<&Checkpoint>,
 ) -> crate::error::Result<Option<Checkpoint>> {
-    let last = read_local(local)
-        .map_err(|e| crate::error::Error::internal(e.to_string()))?
-        .pop();
     let (from_seq, from_offset) = last
         .as_ref()
         .map_or((1, 0), |c| (c.body.seq + 1, c.body.log_offset));
@@ -176,10 +222,23 @@ pub async fn checkpoint_once(
         return Ok(None);
     }
     let path = log.path().to_path_buf();
+    let mark = last.map(|c| super::Head {
+        seq: c.body.seq,
+        hash: c.body.head.clone(),
+        len: c.body.log_offset,
+    });
     let bytes = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
         let mut f = std::fs::File::open(&path)?;
+        // After a new segment the local file no longer holds the newest
+        // checkpoint's record where it says: seal from the first record above it.
+        let from_offset = match &mark {
+            Some(m) if !super::scan::holds(&mut f, m)? => {
+                super::scan::offset_after(&mut f, m.seq)?.unwrap_or(head.len)
+            }
+            _ => from_offset,
+        };
         f.seek(SeekFrom::Start(from_offset))?;
-        let mut buf = vec![0; (head.len - from_offset) as usize];
+        let mut buf = vec![0; head.len.saturating_sub(from_offset) as usize];
         f.read_exact(&mut buf)?;
         Ok(buf)
     })
@@ -217,7 +276,8 @@ pub async fn checkpoint_once(
     Ok(Some(cp))
 }
 
-/// Runs [`checkpoint_once`] every `interval` until the process ends.
+/// Runs [`checkpoint_once`] every `interval` until the process ends, from the
+/// newest checkpoint `last` (read from the store at start).
 pub fn spawn_checkpointer(
     log: AuditLog,
     blob: BlobStore,
@@ -225,17 +285,87 @@ pub fn spawn_checkpointer(
     signer: Arc<AuditSigner>,
     local: PathBuf,
     interval: Duration,
+    mut last: Option<Checkpoint>,
 ) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            if let Err(e) = checkpoint_once(&log, &blob, &keyring, &signer, &local).await {
-                tracing::error!(error = ?e, "retrieval log checkpoint failed; will retry");
+            match checkpoint_once(&log, &blob, &keyring, &signer, &local, last.as_ref()).await {
+                Ok(Some(cp)) => last = Some(cp),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(error = ?e, "retrieval log checkpoint failed; will retry");
+                    // Someone else's view of the newest checkpoint may be newer.
+                    if let Ok(Some(newest)) = latest_in_store(&blob).await
+                        && last.as_ref().is_none_or(|l| newest.body.seq > l.body.seq)
+                    {
+                        last = Some(newest);
+                    }
+                }
             }
         }
     });
+}
+
+/// On an empty data directory restored from a backup of the object store:
+/// writes the local log back from the sealed segments, in order, each checked
+/// against its checkpoint's SHA-256, so the log continues where the store's
+/// copy ends instead of starting a second chain. Does nothing when the local
+/// log has any byte. Returns the number of segments restored.
+///
+/// # Errors
+/// A segment that is missing, cannot be opened or does not match its
+/// checkpoint: the start stops rather than build on a broken copy.
+pub async fn restore_log(
+    blob: &BlobStore,
+    keyring: &Keyring,
+    path: &Path,
+) -> Result<usize, String> {
+    if std::fs::metadata(path).is_ok_and(|m| m.len() > 0) {
+        return Ok(0);
+    }
+    let (checkpoints, _) = read_store_all(blob)
+        .await
+        .map_err(|e| format!("cannot read the retrieval log's checkpoints: {e}"))?;
+    if checkpoints.is_empty() {
+        return Ok(0);
+    }
+    let mut bytes = Vec::new();
+    for cp in &checkpoints {
+        let b = &cp.body;
+        let sealed = blob
+            .get(&ObjectPath::from(b.segment.as_str()))
+            .await
+            .map_err(|e| format!("sealed log segment {}: {e}", b.segment))?
+            .ok_or_else(|| format!("sealed log segment {} is missing", b.segment))?;
+        let plain = keyring
+            .open(&b.segment, &sealed)
+            .map_err(|_| format!("sealed log segment {} cannot be opened", b.segment))?;
+        if hex::encode(Sha256::digest(&plain)) != b.segment_sha256
+            || bytes.len() as u64 + plain.len() as u64 != b.log_offset
+        {
+            return Err(format!(
+                "sealed log segment {} does not match its checkpoint",
+                b.segment
+            ));
+        }
+        bytes.extend_from_slice(&plain);
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let mut f = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    f.write_all(&bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    tracing::warn!(
+        segments = checkpoints.len(),
+        records = checkpoints.last().map_or(0, |c| c.body.seq),
+        "the retrieval log was restored from the object store's sealed segments"
+    );
+    Ok(checkpoints.len())
 }
 
 /// Checks the sealed segments in the store against their signed checkpoints.

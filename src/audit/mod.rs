@@ -11,11 +11,13 @@
 
 pub mod chain;
 pub mod checkpoint;
+pub mod offline;
 pub mod query;
+mod recovery;
 mod scan;
 mod writer;
 
-pub use chain::{VerifyReport, record_hash, verify, verify_with};
+pub use chain::{Anchors, VerifyReport, record_hash, verify, verify_anchored, verify_with};
 pub use scan::Touched;
 pub use writer::{AuditLog, Head};
 

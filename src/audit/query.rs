@@ -190,19 +190,48 @@ impl Auditing {
             .map_err(|e| Error::internal(format!("reading the retrieval log: {e}")))
     }
 
-    /// Verifies the local log against the signed checkpoints in the object store,
-    /// and the sealed segments against their checkpoints.
-    pub async fn verify(&self, ctx: &Context) -> Result<VerifyReport> {
+    /// Verifies the local log, anchored (spec §4): first seals what it holds
+    /// beyond the newest checkpoint (so the report covers every record up to
+    /// now), then checks the chain against every signed checkpoint read from
+    /// the object store, the sealed segments against theirs, and `held` — a
+    /// checkpoint (`seq`, hash) the auditor kept — against the log.
+    pub async fn verify(&self, ctx: &Context, held: Option<(u64, String)>) -> Result<VerifyReport> {
         self.require(ctx, "audit.verify").await?;
-        let checkpoints = checkpoint::read_store(&self.blob).await?;
+        let local = self
+            .log
+            .path()
+            .with_file_name(checkpoint::LOCAL_CHECKPOINTS);
+        let newest = checkpoint::latest_in_store(&self.blob).await?;
+        if let Err(e) = checkpoint::checkpoint_once(
+            &self.log,
+            &self.blob,
+            &self.keyring,
+            &self.signer,
+            &local,
+            newest.as_ref(),
+        )
+        .await
+        {
+            // The scheduled checkpointer may have sealed the same records a
+            // moment ago; what is in the store is what counts.
+            tracing::warn!(error = ?e, "sealing before verification failed");
+        }
+        let (checkpoints, unreadable) = checkpoint::read_store_all(&self.blob).await?;
         let key = self.signer.public_key();
         let path = self.log.path().to_path_buf();
         let cps = checkpoints.clone();
-        let mut report =
-            tokio::task::spawn_blocking(move || super::verify_with(&path, &cps, Some(&key)))
-                .await
-                .map_err(|e| Error::internal(e.to_string()))?
-                .map_err(|e| Error::internal(format!("reading the retrieval log: {e}")))?;
+        let mut report = tokio::task::spawn_blocking(move || {
+            let anchors = super::Anchors {
+                checkpoints: &cps,
+                key: Some(&key),
+                held,
+                unreadable,
+            };
+            super::verify_anchored(&path, &anchors)
+        })
+        .await
+        .map_err(|e| Error::internal(e.to_string()))?
+        .map_err(|e| Error::internal(format!("reading the retrieval log: {e}")))?;
         if let Some((seq, why)) =
             checkpoint::verify_segments(&self.blob, &self.keyring, &checkpoints).await
         {
@@ -211,7 +240,7 @@ impl Auditing {
         self.log
             .record(
                 ctx.event("audit.verify", Outcome::Allowed)
-                    .detail(json!({"ok": report.ok, "first_bad_seq": report.first_bad_seq})),
+                    .detail(json!({"ok": report.ok, "status": report.status, "first_bad_seq": report.first_bad_seq})),
             )
             .await?;
         Ok(report)

@@ -34,16 +34,42 @@ pub struct Touched {
     pub document: String,
 }
 
-/// The result of a scan: the head of the durable log and, when the scan started
-/// at a mark, the records after it that name a document.
+/// The result of a scan: the head of the durable log, when the scan started at
+/// a mark the records after it that name a document, and what is wrong after
+/// the head, if anything.
 pub(super) struct Scanned {
     pub head: Head,
     pub after_mark: Option<Vec<Touched>>,
+    pub damage: Option<Damage>,
 }
 
+/// What follows the last good record (spec §4: the log is never repaired by
+/// deletion; see `recovery`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Damage {
+    /// The file ends in a line without its newline, `bytes` long from `offset`:
+    /// a write a crash interrupted, never acknowledged.
+    TornTail { offset: u64, bytes: u64 },
+    /// The complete line at `offset` is not record `seq` (unreadable, or another
+    /// number), and no later record opened a new segment naming it. `max_seq`
+    /// is the highest sequence number the rest of the file holds or implies.
+    Broken { seq: u64, offset: u64, max_seq: u64 },
+    /// The log ends cleanly at record `seq - 1`, but the object store holds a
+    /// signed checkpoint at `checkpoint_seq`: records were cut off or the file
+    /// was rolled back to an older copy.
+    Cut {
+        seq: u64,
+        offset: u64,
+        checkpoint_seq: u64,
+    },
+}
+
+/// The action of the record that opens a new chain segment after damage.
+pub const SEGMENT_OPENED: &str = "audit.segment_opened";
+
 /// Scans `file`: from `mark` when the log still holds that record at that
-/// offset, else from the start. Stops at the first incomplete or unreadable
-/// line (a torn write of an unacknowledged batch), which the caller cuts off.
+/// offset, else from the start. Stops at the end, at a torn last line, or at
+/// the first damaged line that no later segment record acknowledges.
 pub(super) fn scan(file: &mut File, mark: Option<&Head>) -> std::io::Result<Scanned> {
     let start = match mark {
         Some(m) if holds(file, m)? => Some(m.clone()),
@@ -59,14 +85,42 @@ pub(super) fn scan(file: &mut File, mark: Option<&Head>) -> std::io::Result<Scan
     let mut head = from;
     let mut touched = start.as_ref().map(|_| Vec::new());
     let mut buf = Vec::new();
+    let mut damage = None;
     loop {
         buf.clear();
         let n = reader.read_until(b'\n', &mut buf)?;
-        if n == 0 || buf.last() != Some(&b'\n') {
+        if n == 0 {
             break;
         }
-        let Ok(line) = serde_json::from_slice::<LineHead>(&buf) else {
+        if buf.last() != Some(&b'\n') {
+            damage = Some(Damage::TornTail {
+                offset: head.len,
+                bytes: n as u64,
+            });
             break;
+        }
+        let parsed = serde_json::from_slice::<LineHead>(&buf)
+            .ok()
+            .filter(|l| l.seq == head.seq + 1);
+        let Some(line) = parsed else {
+            // A segment opened right here (after a cut, with no damaged line).
+            if let Some(opened) = segment_opening(&buf, &head) {
+                head = Head {
+                    len: head.len + n as u64,
+                    ..opened
+                };
+                continue;
+            }
+            match past_damage(&mut reader, &head, head.len + n as u64)? {
+                Ok(resumed) => {
+                    head = resumed;
+                    continue;
+                }
+                Err(broken) => {
+                    damage = Some(broken);
+                    break;
+                }
+            }
         };
         head = Head {
             seq: line.seq,
@@ -84,11 +138,91 @@ pub(super) fn scan(file: &mut File, mark: Option<&Head>) -> std::io::Result<Scan
     Ok(Scanned {
         head,
         after_mark: touched,
+        damage,
     })
 }
 
+#[derive(Deserialize)]
+struct Opened {
+    seq: u64,
+    hash: String,
+    action: String,
+    #[serde(default)]
+    detail: serde_json::Value,
+}
+
+/// The head a line makes if it opens a segment naming damage at `head.len`
+/// (its `len` is left for the caller to set).
+fn segment_opening(line: &[u8], head: &Head) -> Option<Head> {
+    let o = serde_json::from_slice::<Opened>(line).ok()?;
+    let opens = o.action == SEGMENT_OPENED && o.detail["damage_offset"].as_u64() == Some(head.len);
+    opens.then_some(Head {
+        seq: o.seq,
+        hash: o.hash,
+        len: 0,
+    })
+}
+
+/// After a damaged line at `head.len` (the next one starts at `next`): reads on
+/// for the record that opened a new segment naming this damage, and returns
+/// that record as the new head; or, at the end, the damage with the highest
+/// sequence number the rest implies (a line that names none counts as one).
+fn past_damage(
+    reader: &mut impl BufRead,
+    head: &Head,
+    mut next: u64,
+) -> std::io::Result<Result<Head, Damage>> {
+    let mut max_seq = head.seq + 1;
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let n = reader.read_until(b'\n', &mut buf)? as u64;
+        if n == 0 {
+            return Ok(Err(Damage::Broken {
+                seq: head.seq + 1,
+                offset: head.len,
+                max_seq,
+            }));
+        }
+        next += n;
+        if let Some(opened) = segment_opening(&buf, head) {
+            return Ok(Ok(Head {
+                len: next,
+                ..opened
+            }));
+        }
+        match serde_json::from_slice::<Opened>(&buf) {
+            Ok(o) => max_seq = max_seq.max(o.seq),
+            Err(_) => max_seq += 1,
+        }
+    }
+}
+
+/// Where the first record numbered above `seq` starts, if any (a full read:
+/// only after a new segment made a checkpoint's offset meaningless).
+pub(super) fn offset_after(file: &mut File, seq: u64) -> std::io::Result<Option<u64>> {
+    #[derive(Deserialize)]
+    struct Numbered {
+        seq: u64,
+    }
+    file.seek(SeekFrom::Start(0))?;
+    let mut reader = BufReader::new(&*file);
+    let (mut offset, mut buf) = (0u64, Vec::new());
+    loop {
+        buf.clear();
+        let n = reader.read_until(b'\n', &mut buf)? as u64;
+        if n == 0 {
+            return Ok(None);
+        }
+        if serde_json::from_slice::<Numbered>(&buf).is_ok_and(|l| l.seq > seq) {
+            return Ok(Some(offset));
+        }
+        offset += n;
+    }
+}
+
 /// Whether the line that ends at `mark.len` is the record `mark` names.
-fn holds(file: &mut File, mark: &Head) -> std::io::Result<bool> {
+pub(super) fn holds(file: &mut File, mark: &Head) -> std::io::Result<bool> {
     if mark.len == 0 {
         return Ok(mark.seq == 0 && mark.hash == GENESIS);
     }
@@ -198,7 +332,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_torn_tail_after_the_mark_is_cut_off() {
+    async fn a_torn_tail_after_the_mark_is_set_aside() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("audit.log");
         let log = AuditLog::open(&path).unwrap();
@@ -214,7 +348,8 @@ mod tests {
             .unwrap();
         let (log, after) = AuditLog::open_after(&path, Some(&mark)).unwrap();
         assert_eq!(after.unwrap().len(), 1);
-        assert_eq!(record(&log, "login", None).await, 3);
+        // Record 3 says a torn line was set aside; numbering goes on after it.
+        assert_eq!(record(&log, "login", None).await, 4);
         assert!(verify(&path).unwrap().ok);
     }
 }

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use tokio::sync::oneshot;
 
 use super::chain::{Line, record_hash};
+use super::recovery::settle;
 use super::scan::{Touched, scan};
 use super::{Event, Record};
 use crate::error::{Error, Result};
@@ -47,7 +48,8 @@ struct Writer {
 
 impl AuditLog {
     /// Opens (or creates) the log at `path` and starts its writer thread. A torn
-    /// last line left by a crash mid-write is cut off: it was never acknowledged.
+    /// last line left by a crash mid-write is set aside (see `recovery`); other
+    /// damage refuses the open.
     pub fn open(path: &Path) -> std::result::Result<Self, String> {
         Self::open_after(path, None).map(|(log, _)| log)
     }
@@ -60,6 +62,21 @@ impl AuditLog {
         path: &Path,
         mark: Option<&Head>,
     ) -> std::result::Result<(Self, Option<Vec<Touched>>), String> {
+        Self::open_with(path, mark, false, None)
+    }
+
+    /// [`AuditLog::open_after`], with the operator's consent to continue past
+    /// damage in a new chain segment (`--open-new-log-segment`).
+    ///
+    /// `anchored_seq` is the newest signed checkpoint's record in the object
+    /// store: a log ending before it was cut off or rolled back, and is
+    /// treated as damaged.
+    pub fn open_with(
+        path: &Path,
+        mark: Option<&Head>,
+        open_new_segment: bool,
+        anchored_seq: Option<u64>,
+    ) -> std::result::Result<(Self, Option<Vec<Touched>>), String> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -70,29 +87,43 @@ impl AuditLog {
             .create(true)
             .open(path)
             .map_err(|e| format!("cannot open retrieval log {}: {e}", path.display()))?;
-        let scanned =
+        let mut scanned =
             scan(&mut file, mark).map_err(|e| format!("retrieval log {}: {e}", path.display()))?;
-        let Head {
-            seq,
-            hash: prev_hash,
-            len,
-        } = scanned.head;
-        let next_seq = seq + 1;
-        file.set_len(len)
-            .map_err(|e| format!("retrieval log: {e}"))?;
-        file.sync_all().map_err(|e| format!("retrieval log: {e}"))?;
-        let head = Arc::new(Mutex::new(Head {
-            seq: next_seq - 1,
-            hash: prev_hash.clone(),
-            len,
-        }));
+        if let Some(checkpoint_seq) = anchored_seq
+            && scanned.head.seq < checkpoint_seq
+            && !matches!(scanned.damage, Some(super::scan::Damage::Broken { .. }))
+        {
+            scanned.damage = Some(super::scan::Damage::Cut {
+                seq: scanned.head.seq + 1,
+                offset: scanned.head.len,
+                checkpoint_seq,
+            });
+        }
+        let settled = settle(
+            &mut file,
+            path,
+            scanned.head.clone(),
+            scanned.damage,
+            open_new_segment,
+        )?;
+        let head = Arc::new(Mutex::new(scanned.head));
         let mut writer = Writer {
             head: head.clone(),
             file,
-            len,
-            next_seq,
-            prev_hash,
+            len: settled.len,
+            next_seq: settled.next_seq,
+            prev_hash: settled.prev_hash,
         };
+        // What opening found is in the log before anything else.
+        for event in settled.notices {
+            let (done, mut wait) = oneshot::channel();
+            writer.commit(vec![(event, done)]);
+            match wait.try_recv() {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => return Err(format!("retrieval log {}: {e}", path.display())),
+                Err(_) => return Err("the retrieval log writer gave no answer".into()),
+            }
+        }
         let (tx, rx) = mpsc::sync_channel::<Job>(4096);
         std::thread::Builder::new()
             .name("audit-writer".into())
@@ -238,7 +269,8 @@ mod tests {
         assert!(report.ok);
         assert_eq!(report.records_checked, 50);
         drop(log);
-        // A torn line from a crash is cut off at reopen and numbering continues.
+        // A torn line from a crash is set aside at reopen (record 51 says so)
+        // and numbering continues.
         std::fs::OpenOptions::new()
             .append(true)
             .open(&path)
@@ -250,7 +282,7 @@ mod tests {
             log.record(ctx().event("login", Outcome::Denied))
                 .await
                 .unwrap(),
-            51
+            52
         );
         assert!(verify(&path).unwrap().ok);
     }

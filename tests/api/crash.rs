@@ -102,6 +102,48 @@ pub fn run_cli(command: &str, data_dir: &std::path::Path, master_key: &str) -> S
     stdout
 }
 
+/// Runs `dangan <command> --data-dir DIR` to its end; whether it succeeded,
+/// and what it printed on stdout.
+pub fn run_cli_status(
+    command: &str,
+    data_dir: &std::path::Path,
+    master_key: &str,
+) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_dangan"))
+        .args([command, "--data-dir"])
+        .arg(data_dir)
+        .env("DANGAN__CRYPTO__MASTER_KEY", master_key)
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+    )
+}
+
+/// Runs `dangan audit-verify` on `data_dir` as an auditor holding the audit
+/// public key; asserts the log is intact (exit 0, or 2 when its newest
+/// records are not yet under a signed checkpoint) and returns the report.
+pub fn verify_offline(data_dir: &std::path::Path) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_dangan"))
+        .args(["audit-verify", "--data-dir"])
+        .arg(data_dir)
+        .arg("--public-key")
+        .arg(data_dir.join("keys/audit-ed25519.der.pub"))
+        .env("DANGAN__CRYPTO__MASTER_KEY", crate::helpers::MASTER_KEY)
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("audit-verify: {}", String::from_utf8_lossy(&out.stderr)));
+    assert!(
+        matches!(out.status.code(), Some(0 | 2)) && report["first_bad_seq"].is_null(),
+        "the log is intact: {report}"
+    );
+    report
+}
+
 /// Logs in as admin, creates a BJ01 clerk and logs them in: (admin token, clerk token).
 pub async fn add_clerk(client: &reqwest::Client, address: &str) -> (String, String) {
     let admin = login(client, address, "admin", ADMIN_PASSWORD).await;

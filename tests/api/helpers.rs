@@ -70,6 +70,7 @@ pub fn test_config(data_dir: &Path, store: &Store) -> Config {
         &Overrides {
             bind: Some("127.0.0.1:0".into()),
             data_dir: Some(data_dir.to_path_buf()),
+            ..Overrides::default()
         },
     )
     .unwrap();

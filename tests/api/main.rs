@@ -8,6 +8,7 @@ mod crash;
 mod crash_harness;
 mod disk_full;
 mod disposal;
+mod evidence;
 mod extraction;
 mod filing;
 mod grants;

@@ -407,11 +407,18 @@ pub async fn open_with_log(
     blob: &BlobStore,
     keyring: &Arc<Keyring>,
     store_id: &str,
+    open_new_log_segment: bool,
+    anchored_seq: Option<u64>,
 ) -> std::result::Result<(Catalog, AuditLog, LoadReport), String> {
     let started = std::time::Instant::now();
     let plain = read(snapshot_path, keyring);
     let snapshot = plain.as_deref().and_then(|p| decode(p, store_id));
-    let (log, after_mark) = AuditLog::open_after(log_path, snapshot.as_ref().map(|s| &s.mark))?;
+    let (log, after_mark) = AuditLog::open_with(
+        log_path,
+        snapshot.as_ref().map(|s| &s.mark),
+        open_new_log_segment,
+        anchored_seq,
+    )?;
     let failed = |e: Error| format!("cannot load the archive: {e}");
     let (mut catalog, report) = match (snapshot, after_mark) {
         (Some(snapshot), Some(after_mark)) => {
