@@ -150,6 +150,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(crate::api::security_headers())
+                .wrap(from_fn(crate::api::record_unrecorded))
                 .wrap(from_fn(request_id))
                 .app_data(data.clone())
                 .configure(|cfg| crate::api::routes(cfg, max_json))

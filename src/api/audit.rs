@@ -37,8 +37,9 @@ fn time(raw: &Option<String>, end_of_day: bool, name: &str) -> Result<Option<Dat
             format!("{name}: expected a date (2026-03-01) or an RFC 3339 time"),
         )
     })?;
+    // `to` includes its whole day, to the last nanosecond (records carry them).
     let t = if end_of_day {
-        date.and_hms_opt(23, 59, 59)
+        date.and_hms_nano_opt(23, 59, 59, 999_999_999)
     } else {
         date.and_hms_opt(0, 0, 0)
     };
@@ -117,4 +118,23 @@ pub async fn checkpoints(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
     Ok(HttpResponse::Ok().json(state.auditing.checkpoints(&caller.ctx).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_to_date_includes_its_whole_day_to_the_last_nanosecond() {
+        let to = time(&Some("2026-03-01".into()), true, "to")
+            .unwrap()
+            .unwrap();
+        assert_eq!(to.to_rfc3339(), "2026-03-01T23:59:59.999999999+00:00");
+        let record: DateTime<Utc> = "2026-03-01T23:59:59.5Z".parse().unwrap();
+        assert!(record <= to);
+        let from = time(&Some("2026-03-01".into()), false, "from")
+            .unwrap()
+            .unwrap();
+        assert_eq!(from.to_rfc3339(), "2026-03-01T00:00:00+00:00");
+    }
 }

@@ -7,8 +7,8 @@ use crate::error::Result;
 use crate::startup::AppState;
 
 pub async fn get(
-    _caller: Authorized<perm::ClassificationRead>,
+    caller: Authorized<perm::ClassificationRead>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse> {
-    Ok(HttpResponse::Ok().json(state.archive.scheme()))
+    Ok(HttpResponse::Ok().json(state.archive.classification(&caller.ctx).await?))
 }

@@ -37,6 +37,60 @@ pub fn security_headers() -> actix_web::middleware::DefaultHeaders {
         .add(("Referrer-Policy", "no-referrer"))
 }
 
+/// Records every answer of an authenticated caller — and of the login route —
+/// that left no record on its way (spec §4): a 400 for a malformed page number
+/// or date, a 422 from a body that never reached its use case, a malformed
+/// login body. Everything else records itself in its use case.
+pub async fn record_unrecorded(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    use actix_web::HttpMessage;
+    let login = req.path() == "/api/v1/auth/login";
+    let res = next.call(req).await?;
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return Ok(res);
+    }
+    let (request, ctx) = (res.request(), {
+        let r = res.request();
+        let ctx = r.extensions().get::<crate::audit::Context>().cloned();
+        ctx.or_else(|| login.then(|| crate::auth::extractor::request_context(r)))
+    });
+    let (Some(ctx), Some(state)) = (
+        ctx,
+        request.app_data::<web::Data<crate::startup::AppState>>(),
+    ) else {
+        return Ok(res);
+    };
+    let log = state.accounts.audit();
+    if log.recorded(&ctx.request_id) {
+        return Ok(res);
+    }
+    let outcome = if status.is_server_error() {
+        crate::audit::Outcome::Error
+    } else {
+        crate::audit::Outcome::Denied
+    };
+    let route = request
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".into());
+    let action = if login {
+        "auth.login"
+    } else {
+        "request.refused"
+    };
+    let event = ctx.event(action, outcome).detail(serde_json::json!({
+        "method": request.method().as_str(),
+        "route": route,
+        "status": status.as_u16(),
+    }));
+    if let Err(e) = log.record(event).await {
+        tracing::error!(error = ?e, "cannot record a refused request");
+    }
+    Ok(res)
+}
+
 /// Every route, with the handler that serves it.
 pub fn routes(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
     cfg.app_data(json_config(max_json_bytes))

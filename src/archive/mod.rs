@@ -128,6 +128,14 @@ impl Archive {
         &self.scheme
     }
 
+    /// The classification scheme in force, as a reader asks for it (recorded).
+    pub async fn classification(&self, ctx: &Context) -> Result<&Classification> {
+        self.audit
+            .record(ctx.event("classification.read", Outcome::Allowed))
+            .await?;
+        Ok(&self.scheme)
+    }
+
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
     }

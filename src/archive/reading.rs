@@ -35,7 +35,9 @@ impl Archive {
                 .document(m.id, &m.archive_no, m.vin());
         let detail = json!({"grant": grant, "pii": if unmask { "unmasked" } else { "masked" }});
         self.audit.record(event.detail(detail)).await?;
-        Ok(if unmask {
+        Ok(if grant.is_none() && !self.can_read_content(&p, m) {
+            DocumentView::without_content(m)
+        } else if unmask {
             DocumentView::unmasked(m)
         } else {
             DocumentView::of(m)

@@ -69,10 +69,30 @@ pub struct DocumentView {
     pub text: Option<crate::extract::TextStatus>,
 }
 
+/// The free-text fields of metadata, where personal data may be typed in.
+const FREE_TEXT: [&str; 3] = ["title", "summary", "transcript"];
+
+/// Masks phone and ID numbers inside the free-text fields of a metadata value
+/// (spec §3), and drops `transcript` — content — for a caller who may not read
+/// the document's content (an auditor's metadata view).
+fn mask_free_text_fields(value: &mut Value, content: bool) {
+    let Value::Object(map) = value else { return };
+    if !content {
+        map.remove("transcript");
+    }
+    for field in FREE_TEXT {
+        if let Some(Value::String(s)) = map.get_mut(field) {
+            *s = crate::domain::free_text::mask_free_text(s).0;
+        }
+    }
+}
+
 /// Metadata as JSON with the customer's phone and ID number masked
-/// (`138****1234`, `110***********1234`).
+/// (`138****1234`, `110***********1234`), in the structured fields and in free
+/// text.
 pub fn masked_metadata(m: &Metadata) -> Value {
     let mut value = serde_json::to_value(m).expect("metadata always serialises");
+    mask_free_text_fields(&mut value, true);
     if let Some(c) = &m.customer {
         if let Some(p) = &c.phone {
             value["customer"]["phone"] = p.masked().into();
@@ -102,6 +122,7 @@ fn plain_metadata(m: &Metadata) -> Value {
 /// Masks the personal fields of a metadata JSON value kept in a correction.
 pub fn mask_value(v: &Value) -> Value {
     let mut v = v.clone();
+    mask_free_text_fields(&mut v, true);
     for field in ["phone", "id_number"] {
         if let Some(s) = v
             .get("customer")
@@ -127,6 +148,19 @@ impl DocumentView {
     /// masking rules allow.
     pub fn unmasked(m: &Manifest) -> Self {
         Self::shown(m, true)
+    }
+
+    /// The view for a caller who sees metadata but may not read content: no
+    /// transcript, in the document or in its corrections (spec §3).
+    pub fn without_content(m: &Manifest) -> Self {
+        let mut view = Self::shown(m, false);
+        mask_free_text_fields(&mut view.metadata, false);
+        for c in &mut view.corrections {
+            mask_free_text_fields(&mut c.old, false);
+            mask_free_text_fields(&mut c.new, false);
+            c.fields.retain(|f| f != "transcript");
+        }
+        view
     }
 
     fn shown(m: &Manifest, unmask: bool) -> Self {
@@ -155,7 +189,7 @@ impl DocumentView {
                 .map(|c| CorrectionView {
                     at: c.at,
                     by: c.by.clone(),
-                    reason: c.reason.clone(),
+                    reason: crate::domain::free_text::mask_free_text(&c.reason).0,
                     fields: c.fields.clone(),
                     old: mask_value(&c.old),
                     new: mask_value(&c.new),

@@ -11,6 +11,7 @@ use super::chain::{Line, record_hash};
 use super::recovery::settle;
 use super::scan::{Touched, scan};
 use super::{Event, Record};
+use crate::domain::free_text::mask_free_text;
 use crate::error::{Error, Result};
 
 /// Most records written under one `fdatasync`.
@@ -27,6 +28,33 @@ pub struct AuditLog {
     tx: mpsc::SyncSender<Job>,
     path: PathBuf,
     head: Arc<Mutex<Head>>,
+    recent: Arc<Mutex<RecentRequests>>,
+}
+
+/// The request ids of the latest records, so the edge can tell whether a
+/// request's answer already left a record (spec §4: every authenticated answer
+/// does).
+#[derive(Default)]
+struct RecentRequests {
+    ids: std::collections::HashSet<String>,
+    order: std::collections::VecDeque<String>,
+}
+
+/// Request ids remembered (a few MiB at most).
+const RECENT_REQUESTS: usize = 16 * 1024;
+
+impl RecentRequests {
+    fn insert(&mut self, id: &str) {
+        if id.is_empty() || !self.ids.insert(id.to_string()) {
+            return;
+        }
+        self.order.push_back(id.to_string());
+        if self.order.len() > RECENT_REQUESTS
+            && let Some(old) = self.order.pop_front()
+        {
+            self.ids.remove(&old);
+        }
+    }
 }
 
 /// The last durable record: its sequence number and hash, and the file length.
@@ -133,6 +161,7 @@ impl AuditLog {
             tx,
             path: path.to_path_buf(),
             head,
+            recent: Default::default(),
         };
         Ok((log, scanned.after_mark))
     }
@@ -146,8 +175,25 @@ impl AuditLog {
         &self.path
     }
 
+    /// Whether a record of request `request_id` was written lately.
+    pub fn recorded(&self, request_id: &str) -> bool {
+        self.recent
+            .lock()
+            .expect("recent lock")
+            .ids
+            .contains(request_id)
+    }
+
     /// Appends a record and waits until it is durable. Returns its sequence number.
-    pub async fn record(&self, event: Event) -> Result<u64> {
+    pub async fn record(&self, mut event: Event) -> Result<u64> {
+        // Personal data typed into free text (a purpose, a reason, a note, a
+        // query) never reaches the log in full (spec §3).
+        event.purpose = event.purpose.map(|p| mask_free_text(&p).0);
+        mask_strings(&mut event.detail);
+        self.recent
+            .lock()
+            .expect("recent lock")
+            .insert(&event.request_id);
         let (done, wait) = oneshot::channel();
         let unavailable = || {
             Error::unavailable(
@@ -164,6 +210,21 @@ impl AuditLog {
             Ok(Err(cause)) => Err(unavailable().with_source(cause)),
             Err(_) => Err(unavailable()),
         }
+    }
+}
+
+/// Masks phone and ID numbers in every string of a record's detail.
+fn mask_strings(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(s) => {
+            let (masked, found) = mask_free_text(s);
+            if !found.is_empty() {
+                *s = masked;
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(mask_strings),
+        serde_json::Value::Object(map) => map.values_mut().for_each(mask_strings),
+        _ => {}
     }
 }
 

@@ -111,11 +111,15 @@ impl<P: Permission + 'static> FromRequest for Authorized<P> {
         let mut ctx = request_context(req);
         let token = bearer(req);
         let path = req.path().to_string();
+        let req = req.clone();
         Box::pin(async move {
             let state = state.ok_or_else(|| Error::internal("application state missing"))?;
             let accounts = &state.accounts;
             let principal = accounts.authenticate(&ctx, token.as_deref(), &path).await?;
             ctx.principal = Some(principal);
+            // The edge records any answer of this caller's that the use case
+            // did not (a malformed query, say): see `api::record_unrecorded`.
+            req.extensions_mut().insert(ctx.clone());
             let roles = &ctx.principal.as_ref().expect("set above").roles;
             if !accounts.policy().permits(roles, P::ACTION) {
                 let event = ctx

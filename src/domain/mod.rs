@@ -4,6 +4,7 @@
 //! been checked once, so the rest of the code can rely on it.
 
 pub mod classification;
+pub mod free_text;
 pub mod ids;
 pub mod metadata;
 pub mod people;

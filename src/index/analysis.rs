@@ -20,7 +20,7 @@ use jieba_rs::Jieba;
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 use unicode_normalization::UnicodeNormalization;
 
-pub const ANALYZER_VERSION: u32 = 5;
+pub const ANALYZER_VERSION: u32 = 6;
 pub const CHARS: &str = "dangan_chars";
 pub const WORDS: &str = "dangan_words";
 pub const BIGRAMS: &str = "dangan_bigrams";
@@ -317,44 +317,10 @@ impl Tokenizer for JiebaTokenizer {
 }
 
 /// Replaces mobile numbers and resident ID numbers in free text by their masked
-/// forms, so that neither the index nor a snippet holds them in plaintext.
+/// forms, so that neither the index nor a snippet holds them in plaintext
+/// (every common writing: see [`crate::domain::free_text`]).
 pub fn mask_pii(text: &str) -> (String, Vec<String>) {
-    let mut out = String::with_capacity(text.len());
-    let mut found = Vec::new();
-    let chars: Vec<char> = text.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        if chars[i].is_ascii_digit() && (i == 0 || !chars[i - 1].is_ascii_alphanumeric()) {
-            let mut j = i;
-            while j < chars.len()
-                && (chars[j].is_ascii_digit() || (j - i == 17 && matches!(chars[j], 'X' | 'x')))
-            {
-                j += 1;
-            }
-            let run: String = chars[i..j].iter().collect();
-            let bounded = j == chars.len() || !chars[j].is_ascii_alphanumeric();
-            if bounded {
-                if let Ok(p) = crate::domain::pii::Phone::parse(&run) {
-                    out.push_str(&p.masked());
-                    found.push(p.as_str().to_string());
-                    i = j;
-                    continue;
-                }
-                if let Ok(id) = crate::domain::pii::IdNumber::parse(&run) {
-                    out.push_str(&id.masked());
-                    found.push(id.as_str().to_string());
-                    i = j;
-                    continue;
-                }
-            }
-            out.push_str(&run);
-            i = j;
-            continue;
-        }
-        out.push(chars[i]);
-        i += 1;
-    }
-    (out, found)
+    crate::domain::free_text::mask_free_text(text)
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ pub fn build(
     doc.add_text(fields.id, m.id.to_string());
     doc.add_text(fields.archive_no, m.archive_no.to_string());
     doc.add_u64(fields.revision, m.revision);
-    doc.add_text(fields.title, &md.title);
+    doc.add_text(fields.title, &mask_pii(&md.title).0);
     let mut meta = vec![md.title.clone(), m.archive_no.to_string()];
     meta.extend(md.summary.clone());
     meta.extend(md.tags.iter().cloned());

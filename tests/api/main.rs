@@ -11,6 +11,7 @@ mod disposal;
 mod evidence;
 mod extraction;
 mod filing;
+mod free_text_pii;
 mod grants;
 mod hardening;
 mod helpers;

@@ -364,3 +364,94 @@ async fn cells_a_spreadsheet_would_run_are_neutralised_in_the_csv_export() {
     assert!(cells > 50);
     assert!(csv.contains("'=HYPERLINK"), "the value is kept, made inert");
 }
+
+#[tokio::test]
+async fn every_authenticated_answer_and_every_login_attempt_leaves_a_record() {
+    let app = spawn_app().await;
+    let staff = app.token("staff_bj").await;
+    let auditor = app.token("auditor").await;
+    let cases: Vec<(&str, &str, &str, Option<Value>)> = vec![
+        ("staff_bj", "GET", "/api/v1/classification", None),
+        ("staff_bj", "GET", "/api/v1/search?page=0", None),
+        ("staff_bj", "GET", "/api/v1/search?category=%E6%97%A0", None),
+        (
+            "staff_bj",
+            "GET",
+            "/api/v1/vehicles/NOT-A-VIN/documents",
+            None,
+        ),
+        (
+            "staff_bj",
+            "POST",
+            "/api/v1/access-requests",
+            Some(json!({"purpose": "x"})),
+        ),
+        (
+            "auditor",
+            "GET",
+            "/api/v1/audit/events?from=yesterday",
+            None,
+        ),
+        (
+            "staff_bj",
+            "GET",
+            "/api/v1/documents/x/versions?version=abc",
+            None,
+        ),
+    ];
+    for (user, method, path, body) in cases {
+        let token = if user == "auditor" { &auditor } else { &staff };
+        let before = app.audit_records().len();
+        let mut req = app
+            .client
+            .request(method.parse().unwrap(), app.url(path))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let status = req.send().await.unwrap().status();
+        let new: Vec<Value> = app.audit_records().into_iter().skip(before).collect();
+        assert!(
+            new.iter().any(|r| r["user"] == user),
+            "{method} {path} ({status}) left no record of {user}: {new:?}"
+        );
+    }
+    // A malformed login body is an attempt too.
+    let before = app.audit_records().len();
+    let r = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("content-type", "application/json")
+        .body("{\"username\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let new: Vec<Value> = app.audit_records().into_iter().skip(before).collect();
+    assert!(
+        new.iter()
+            .any(|r| r["action"] == "auth.login" && r["outcome"] == "denied"),
+        "{new:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_auditor_sees_a_documents_metadata_but_never_its_transcript() {
+    let app = spawn_app().await;
+    let clerk = app.token("clerk_bj").await;
+    let mut meta = order("BJ01", "confidential", "扫描件 委托书");
+    meta["transcript"] = json!("手写：发动机大修，客户要求保密");
+    let doc = app.file_ok(&clerk, &meta, b"scan").await;
+    let auditor = add_user(&app, "auditor_sh", &["auditor"], "SH01", "public").await;
+    let seen: Value = app
+        .get(&auditor, &path_of(&doc))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen["archive_no"], doc["archive_no"], "{seen}");
+    assert!(seen.get("transcript").is_none(), "{seen}");
+    assert!(!seen.to_string().contains("发动机大修"), "{seen}");
+    let clerk_view: Value = app.get(&clerk, &path_of(&doc)).await.json().await.unwrap();
+    assert_eq!(clerk_view["transcript"], meta["transcript"], "{clerk_view}");
+}
