@@ -271,6 +271,11 @@ impl Archive {
         for line in &d.documents {
             self.dispose_one(ctx, &d.id, line, now).await?;
         }
+        // Before the answer: no search finds them, and no index file still
+        // holds their text, title or personal data (spec §6).
+        if let Err(e) = self.index.purge(&[]).await {
+            tracing::error!(error = %e, disposal = %d.id, "disposed documents could not be purged from the index");
+        }
         d.status = DisposalStatus::Executed;
         d.executed_at = Some(self.clock.now());
         self.save_disposal(&d).await?;

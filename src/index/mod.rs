@@ -9,6 +9,7 @@
 pub mod analysis;
 mod document;
 mod facets;
+mod purge;
 mod query;
 mod schema;
 mod snippet;
@@ -45,6 +46,8 @@ enum Op {
     Flush(oneshot::Sender<()>),
     /// Answer once every change sent before has reached the writer (no commit).
     Taken(oneshot::Sender<()>),
+    /// Commit, then merge away every deleted document (see `purge`).
+    Purge(oneshot::Sender<std::result::Result<usize, String>>),
 }
 
 /// What the index holds, from [`SearchIndex::indexed`].
@@ -173,6 +176,24 @@ impl SearchIndex {
 
     pub fn delete(&self, id: &str) {
         self.send(Op::Delete(id.to_string()));
+    }
+
+    /// Deletes `ids` and waits until no file of the index holds them any more:
+    /// committed, their segments merged, the old files removed (spec §6).
+    pub async fn purge(&self, ids: &[String]) -> std::result::Result<usize, String> {
+        for id in ids {
+            self.delete(id);
+        }
+        let (tx, rx) = oneshot::channel();
+        let sent = self
+            .ops
+            .as_ref()
+            .is_some_and(|ops| ops.send(Op::Purge(tx)).is_ok());
+        if !sent {
+            return Err("the index writer has stopped".into());
+        }
+        rx.await
+            .unwrap_or_else(|_| Err("the index writer has stopped".into()))
     }
 
     /// Resolves once the writer has taken every change sent before (without
@@ -358,6 +379,7 @@ fn run_writer(
     // commit is retried until it succeeds, without a restart.
     let mut journal: Vec<Op> = Vec::new();
     let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
+    let mut purging: Vec<oneshot::Sender<std::result::Result<usize, String>>> = Vec::new();
     let mut oldest_pending: Option<Instant> = None;
     let mut retry_after = COMMIT_INTERVAL;
     loop {
@@ -368,6 +390,7 @@ fn run_writer(
         let mut disconnected = false;
         let mut take = |op: Op, journal: &mut Vec<Op>| match op {
             Op::Flush(tx) => waiting.push(tx),
+            Op::Purge(tx) => purging.push(tx),
             Op::Taken(tx) => {
                 let _ = tx.send(());
             }
@@ -393,7 +416,9 @@ fn run_writer(
             Err(mpsc::RecvTimeoutError::Disconnected) => disconnected = true,
         }
         let due = oldest_pending.is_some_and(|t| t.elapsed() >= retry_after);
-        if !journal.is_empty() && (due || !waiting.is_empty() || disconnected) {
+        if !journal.is_empty()
+            && (due || !waiting.is_empty() || !purging.is_empty() || disconnected)
+        {
             match writer.commit() {
                 Ok(_) => {
                     if let Err(e) = reader.reload() {
@@ -419,6 +444,15 @@ fn run_writer(
         for tx in waiting.drain(..) {
             let _ = tx.send(());
         }
+        if !purging.is_empty() && journal.is_empty() {
+            let result = purge::compact(&mut writer, &reader);
+            if let Err(e) = &result {
+                tracing::error!(error = %e, "purging deleted documents from the index failed");
+            }
+            for tx in purging.drain(..) {
+                let _ = tx.send(result.clone());
+            }
+        }
         if disconnected {
             return;
         }
@@ -442,6 +476,6 @@ fn apply(writer: &mut IndexWriter, fields: &Fields, op: &Op) {
                 tracing::error!(error = %e, "index clear failed");
             }
         }
-        Op::Flush(_) | Op::Taken(_) => {}
+        Op::Flush(_) | Op::Taken(_) | Op::Purge(_) => {}
     }
 }

@@ -232,3 +232,81 @@ async fn a_record_past_retention_is_disposed_after_a_second_person_approves() {
     let next = app.file_ok(&clerk, &old, b"later").await;
     assert_eq!(next["archive_no"], "BJ01-WX-2019-000003");
 }
+
+/// Whether any file below `dir` holds `needle`, byte for byte.
+fn held_anywhere(dir: &std::path::Path, needle: &[u8]) -> Vec<std::path::PathBuf> {
+    let mut found = vec![];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if std::fs::read(&p)
+                .unwrap()
+                .windows(needle.len())
+                .any(|w| w == needle)
+            {
+                found.push(p);
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn a_disposed_document_leaves_no_copy_of_its_text_title_or_customer_anywhere() {
+    let app = spawn_app().await;
+    let clerk = app.token("clerk_bj").await;
+    let marker = "ZQXJ-disposal-marker-7731";
+    let title = "销毁标记文书甲乙丙丁";
+    let customer = "欧阳锋华";
+    let mut old = repair_order();
+    old["service"]["service_date"] = json!("2019-05-01");
+    old["title"] = json!(title);
+    old["customer"]["name"] = json!(customer);
+    old["summary"] = json!(format!("摘要 {marker}"));
+    let body = format!("正文 {marker} 更换正时皮带\n");
+    let doc = app.file_ok(&clerk, &old, body.as_bytes()).await;
+    // Another document stays, so the index is not simply empty.
+    app.file_ok(&clerk, &repair_order(), b"kept").await;
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let staff = app.token("staff_bj").await;
+    // A word of the body, not the marker: queries are kept in the log (spec §4).
+    let q = "/api/v1/search?q=%E6%AD%A3%E6%97%B6%E7%9A%AE%E5%B8%A6".to_string();
+    let found: Value = app.get(&staff, &q).await.json().await.unwrap();
+    assert_eq!(found["total"], 1, "searchable before");
+
+    let proposal: Value = app
+        .client
+        .post(app.url("/api/v1/disposals"))
+        .bearer_auth(&clerk)
+        .json(&json!({"document_ids": [doc["id"]], "reason": "保管期满"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let r = app
+        .client
+        .post(app.url(&format!(
+            "/api/v1/disposals/{}/approve",
+            proposal["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&app.token("super_bj").await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Not even for a moment after the approval.
+    let found: Value = app.get(&staff, &q).await.json().await.unwrap();
+    assert_eq!(found["total"], 0, "{found}");
+
+    let app = app.restart().await;
+    let (dir, _) = app.stop().await;
+    for needle in [marker, title, customer] {
+        let holders = held_anywhere(dir.path(), needle.as_bytes());
+        assert!(holders.is_empty(), "{needle} is still in {holders:?}");
+    }
+}
