@@ -28,6 +28,15 @@ pub struct Config {
     pub access: AccessConfig,
     pub fixity: FixityConfig,
     pub extract: ExtractConfig,
+    pub archive: ArchiveConfig,
+}
+
+/// The archive as a whole.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArchiveConfig {
+    /// IANA name of the zone whose calendar days the archive counts (spec §2).
+    pub timezone: String,
 }
 
 /// The text-extraction children (spec §6): how many, and their limits.
@@ -223,6 +232,8 @@ impl Config {
                 self.access.default_days, self.access.max_days
             ));
         }
+        crate::domain::calendar::Calendar::parse(&self.archive.timezone)
+            .map_err(|e| format!("archive.timezone: {e}"))?;
         let e = &self.extract;
         if e.memory_mb < 64 || e.cpu_secs == 0 || e.timeout_secs == 0 {
             return Err(format!(

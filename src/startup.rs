@@ -309,8 +309,9 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppStat
     let index_dir = config.data_dir.join("index");
     let pii_key = keyring.derive_key("dangan/search-index/pii/v1");
     let heap_bytes = config.index.writer_heap_mb * 1024 * 1024;
+    let calendar = crate::domain::calendar::Calendar::parse(&config.archive.timezone)?;
     let opening = tokio::task::spawn_blocking(move || {
-        let index = SearchIndex::open(&index_dir, pii_key, heap_bytes)?;
+        let index = SearchIndex::open_in(&index_dir, pii_key, heap_bytes, calendar)?;
         let indexed = index
             .indexed()
             .map_err(|e| format!("cannot read the search index: {}", describe(&e)))?;
@@ -390,6 +391,7 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppStat
         },
         clock,
         extractor: Arc::new(open_extractor(&config)?),
+        calendar,
     });
     let caught_up = archive
         .catch_up_index_from(indexed)

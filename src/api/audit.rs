@@ -26,7 +26,14 @@ pub struct EventParams {
     format: Option<String>,
 }
 
-fn time(raw: &Option<String>, end_of_day: bool, name: &str) -> Result<Option<DateTime<Utc>>> {
+/// An RFC 3339 time, or a day of the archive's calendar: from its first
+/// instant, or to its last nanosecond (spec §2).
+fn time(
+    raw: &Option<String>,
+    end_of_day: bool,
+    name: &str,
+    calendar: crate::domain::calendar::Calendar,
+) -> Result<Option<DateTime<Utc>>> {
     let Some(raw) = raw else { return Ok(None) };
     if let Ok(t) = raw.parse::<DateTime<Utc>>() {
         return Ok(Some(t));
@@ -38,12 +45,11 @@ fn time(raw: &Option<String>, end_of_day: bool, name: &str) -> Result<Option<Dat
         )
     })?;
     // `to` includes its whole day, to the last nanosecond (records carry them).
-    let t = if end_of_day {
-        date.and_hms_nano_opt(23, 59, 59, 999_999_999)
+    Ok(Some(if end_of_day {
+        calendar.end_of(date)
     } else {
-        date.and_hms_opt(0, 0, 0)
-    };
-    Ok(t.map(|t| t.and_utc()))
+        calendar.start_of(date)
+    }))
 }
 
 pub async fn events(
@@ -65,8 +71,8 @@ pub async fn events(
         ));
     }
     let filter = EventFilter {
-        from: time(&p.from, false, "from")?,
-        to: time(&p.to, true, "to")?,
+        from: time(&p.from, false, "from", state.archive.calendar())?,
+        to: time(&p.to, true, "to", state.archive.calendar())?,
         user: p.user,
         document: p.document,
         vin: p.vin.map(|v| v.trim().to_ascii_uppercase()),
@@ -123,18 +129,25 @@ pub async fn checkpoints(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::calendar::Calendar;
 
     #[test]
-    fn a_to_date_includes_its_whole_day_to_the_last_nanosecond() {
-        let to = time(&Some("2026-03-01".into()), true, "to")
+    fn a_to_date_includes_its_whole_local_day_to_the_last_nanosecond() {
+        let utc = Calendar::parse("UTC").unwrap();
+        let to = time(&Some("2026-03-01".into()), true, "to", utc)
             .unwrap()
             .unwrap();
         assert_eq!(to.to_rfc3339(), "2026-03-01T23:59:59.999999999+00:00");
         let record: DateTime<Utc> = "2026-03-01T23:59:59.5Z".parse().unwrap();
         assert!(record <= to);
-        let from = time(&Some("2026-03-01".into()), false, "from")
-            .unwrap()
-            .unwrap();
-        assert_eq!(from.to_rfc3339(), "2026-03-01T00:00:00+00:00");
+        let from = time(
+            &Some("2026-03-01".into()),
+            false,
+            "from",
+            Calendar::default(),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(from.to_rfc3339(), "2026-02-28T16:00:00+00:00");
     }
 }

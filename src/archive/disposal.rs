@@ -97,7 +97,7 @@ impl Archive {
                 "document_ids: 1 to 1000 documents",
             ));
         }
-        let today = self.clock.now().date_naive();
+        let today = self.calendar.day_of(self.clock.now());
         let open = self.open_proposals().await?;
         let mut lines = vec![];
         for key in &proposal.document_ids {

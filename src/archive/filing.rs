@@ -1,6 +1,6 @@
 //! Filing a document, adding a version, correcting metadata.
 
-use chrono::{Datelike, Utc};
+use chrono::Datelike;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -108,8 +108,12 @@ impl Archive {
         let (text, status) = self
             .text_of_upload(&stored.content_type, stored.text.take(), stored.size)
             .await;
-        let now = Utc::now();
-        let start = metadata.service_date().unwrap_or_else(|| now.date_naive());
+        let now = self.clock.now();
+        // The year of the archive number and the start of retention are days of
+        // the archive's calendar, not of UTC (spec §2).
+        let start = metadata
+            .service_date()
+            .unwrap_or_else(|| self.calendar.day_of(now));
         let archive_no =
             self.catalog
                 .allocate((branch.clone(), category.code.clone(), start.year()));
@@ -216,7 +220,7 @@ impl Archive {
             content_type: stored.content_type,
             filename: stored.filename,
             filed_by: p.username.clone(),
-            filed_at: Utc::now(),
+            filed_at: self.clock.now(),
             reason: Some(reason.clone()),
             key: stored.key,
         });
@@ -313,11 +317,11 @@ impl Archive {
         }
         let start = patched
             .service_date()
-            .unwrap_or_else(|| m.filed_at.date_naive());
+            .unwrap_or_else(|| self.calendar.day_of(m.filed_at));
         next.retention_until = category.retention_until(start);
         next.metadata = patched;
         next.corrections.push(Correction {
-            at: Utc::now(),
+            at: self.clock.now(),
             by: p.username.clone(),
             reason: reason.clone(),
             fields: fields.clone(),

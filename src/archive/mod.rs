@@ -66,6 +66,8 @@ pub struct ArchiveParts {
     pub clock: Arc<dyn Clock>,
     /// The text-extraction children: the only way uploaded bytes get parsed.
     pub extractor: Arc<crate::extract::pool::ExtractPool>,
+    /// Whose calendar days archive numbers, retention and "today" count in.
+    pub calendar: crate::domain::calendar::Calendar,
 }
 
 pub struct Archive {
@@ -82,6 +84,7 @@ pub struct Archive {
     masking: crate::domain::pii::Masking,
     clock: Arc<dyn Clock>,
     extractor: Arc<crate::extract::pool::ExtractPool>,
+    calendar: crate::domain::calendar::Calendar,
     rotation: std::sync::Mutex<rotation::RotationState>,
 }
 
@@ -101,6 +104,7 @@ impl Archive {
             masking,
             clock,
             extractor,
+            calendar,
         } = parts;
         Archive {
             blob,
@@ -116,12 +120,18 @@ impl Archive {
             masking,
             clock,
             extractor,
+            calendar,
             rotation: Default::default(),
         }
     }
 
     pub fn index(&self) -> &SearchIndex {
         &self.index
+    }
+
+    /// The archive's calendar (spec §2).
+    pub fn calendar(&self) -> crate::domain::calendar::Calendar {
+        self.calendar
     }
 
     pub fn scheme(&self) -> &Classification {

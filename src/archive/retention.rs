@@ -92,7 +92,7 @@ impl Archive {
         as_of: Option<NaiveDate>,
     ) -> Result<Vec<DocumentSummary>> {
         let p = self.require(ctx, Action::RetentionRead).await?;
-        let today = as_of.unwrap_or_else(|| self.clock.now().date_naive());
+        let today = as_of.unwrap_or_else(|| self.calendar.day_of(self.clock.now()));
         let mut due = vec![];
         for id in self.catalog.retention_ended(today) {
             if let Some(m) = self.catalog.get(id).await?

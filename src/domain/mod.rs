@@ -3,6 +3,7 @@
 //! Nothing here does I/O or knows about HTTP. A value of one of these types has
 //! been checked once, so the rest of the code can rely on it.
 
+pub mod calendar;
 pub mod classification;
 pub mod free_text;
 pub mod ids;

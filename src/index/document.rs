@@ -27,6 +27,7 @@ pub fn epoch_day(date: chrono::NaiveDate) -> u64 {
 pub fn build(
     fields: &Fields,
     pii_index_key: &[u8; 32],
+    calendar: &crate::domain::calendar::Calendar,
     m: &Manifest,
     body: &str,
 ) -> TantivyDocument {
@@ -103,7 +104,9 @@ pub fn build(
     for value in pii {
         doc.add_text(fields.pii, pii_key(pii_index_key, &value));
     }
-    let date = md.service_date().unwrap_or_else(|| m.filed_at.date_naive());
+    let date = md
+        .service_date()
+        .unwrap_or_else(|| calendar.day_of(m.filed_at));
     doc.add_u64(fields.day, epoch_day(date));
     doc.add_text(fields.service_date, date.to_string());
     doc.add_u64(fields.year, date.year().max(0) as u64);

@@ -65,6 +65,8 @@ pub struct SearchIndex {
     ops: Option<mpsc::Sender<Op>>,
     writer_thread: Option<std::thread::JoinHandle<()>>,
     pii_key: [u8; 32],
+    /// Whose calendar days the date fields hold (spec §2).
+    calendar: crate::domain::calendar::Calendar,
 }
 
 impl Drop for SearchIndex {
@@ -90,6 +92,17 @@ impl SearchIndex {
         pii_key: [u8; 32],
         heap_bytes: usize,
     ) -> std::result::Result<Self, String> {
+        Self::open_in(dir, pii_key, heap_bytes, Default::default())
+    }
+
+    /// [`SearchIndex::open`] with the archive's calendar: documents' days are
+    /// days in its zone, and a change of zone rebuilds the index.
+    pub fn open_in(
+        dir: &Path,
+        pii_key: [u8; 32],
+        heap_bytes: usize,
+        calendar: crate::domain::calendar::Calendar,
+    ) -> std::result::Result<Self, String> {
         let version_file = dir.join(VERSION_FILE);
         // The analyzer version and a fingerprint of the key of the PII hashes: a
         // change of either (a new analyzer, a rotated master key) means a rebuild.
@@ -97,7 +110,11 @@ impl SearchIndex {
             sha2::Sha256::default(),
             pii_key,
         )))[..16];
-        let expected = format!("{} {fingerprint}", analysis::ANALYZER_VERSION);
+        let expected = format!(
+            "{} {fingerprint} {}",
+            analysis::ANALYZER_VERSION,
+            calendar.name()
+        );
         let current = std::fs::read_to_string(&version_file).ok();
         if dir.exists() && current.as_deref().map(str::trim) != Some(expected.as_str()) {
             tracing::warn!(dir = %dir.display(), "search index built by another analyzer or key: rebuilding");
@@ -150,6 +167,7 @@ impl SearchIndex {
             ops: Some(ops),
             writer_thread: Some(writer_thread),
             pii_key,
+            calendar,
         })
     }
 
@@ -165,7 +183,7 @@ impl SearchIndex {
 
     /// Adds or replaces a document; visible to searches after the next commit.
     pub fn upsert(&self, manifest: &Manifest, text: &str) {
-        let doc = document::build(&self.fields, &self.pii_key, manifest, text);
+        let doc = document::build(&self.fields, &self.pii_key, &self.calendar, manifest, text);
         self.send(Op::Upsert(Box::new(doc), manifest.id.to_string()));
     }
 

@@ -455,3 +455,35 @@ async fn an_auditor_sees_a_documents_metadata_but_never_its_transcript() {
     let clerk_view: Value = app.get(&clerk, &path_of(&doc)).await.json().await.unwrap();
     assert_eq!(clerk_view["transcript"], meta["transcript"], "{clerk_view}");
 }
+
+#[tokio::test]
+async fn server_set_days_are_days_of_the_archives_calendar() {
+    let app = spawn_app().await;
+    let clerk = app.token("clerk_bj").await;
+    // 22:30 UTC on New Year's Eve is 06:30 on 1 January in Beijing.
+    let target: chrono::DateTime<chrono::Utc> = "2026-12-31T22:30:30Z".parse().unwrap();
+    app.clock.advance(target - chrono::Utc::now());
+    let mut meta = repair_order();
+    meta["category"] = json!("ZL");
+    meta.as_object_mut().unwrap().remove("service");
+    let doc = app.file_ok(&clerk, &meta, b"complaint").await;
+    assert_eq!(doc["archive_no"], "BJ01-ZL-2027-000001", "{doc}");
+    assert_eq!(doc["retention_until"], "2030-01-01", "{doc}");
+    assert!(
+        doc["filed_at"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-12-31T22:3"),
+        "instants stay RFC 3339 in UTC: {doc}"
+    );
+    // Search's day filter counts the same local day.
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let staff = app.token("staff_bj").await;
+    let found: Value = app
+        .get(&staff, "/api/v1/search?from=2027-01-01&to=2027-01-01")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["total"], 1, "{found}");
+}
