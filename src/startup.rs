@@ -20,7 +20,7 @@ use secrecy::ExposeSecret;
 use crate::archive::access::{AccessLimits, AccessStore};
 use crate::archive::catalog::snapshot;
 use crate::archive::{Archive, ArchiveParts, Limits};
-use crate::audit::checkpoint::{AuditSigner, spawn_checkpointer};
+use crate::audit::checkpoint::{AuditSigner, Sealer, spawn_checkpointer};
 use crate::audit::query::Auditing;
 use crate::auth::Policy;
 use crate::auth::accounts::Accounts;
@@ -417,20 +417,24 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppStat
     let signer = Arc::new(AuditSigner::load_or_create(
         &config.data_dir.join("keys").join("audit-ed25519.der"),
     )?);
-    spawn_checkpointer(
+    let sealer = Arc::new(Sealer::new(
         audit.clone(),
         blob.clone(),
         keyring.clone(),
         signer.clone(),
         config.data_dir.join("audit").join("checkpoints.jsonl"),
-        std::time::Duration::from_secs(config.audit.checkpoint_interval_secs.max(1)),
         anchor,
+    ));
+    spawn_checkpointer(
+        sealer.clone(),
+        std::time::Duration::from_secs(config.audit.checkpoint_interval_secs.max(1)),
     );
     let auditing = Auditing {
         log: audit,
         blob: blob.clone(),
         keyring: keyring.clone(),
         signer,
+        sealer,
         policy: policy.clone(),
     };
     let metrics = crate::metrics::Metrics::default();

@@ -153,6 +153,15 @@ fn covers(r: &AccessRequest, m: &Manifest) -> bool {
     named && in_scope
 }
 
+/// `r` as an answer shows it: personal data typed into its purpose or note
+/// masked (spec §3).
+fn shown(mut r: AccessRequest) -> AccessRequest {
+    use crate::domain::free_text::mask_free_text;
+    r.purpose = mask_free_text(&r.purpose).0;
+    r.note = r.note.map(|n| mask_free_text(&n).0);
+    r
+}
+
 /// Whether a supervisor of `branch` has a say in `r`: some document it names is
 /// in their branch scope. A request naming nothing that exists has no decider.
 fn decidable_by(r: &AccessRequest, branch: &Branch) -> bool {
@@ -240,7 +249,7 @@ impl Archive {
             }
         }
         r.scope = None;
-        r
+        shown(r)
     }
 
     pub async fn request_access(&self, ctx: &Context, new: NewRequest) -> Result<AccessRequest> {
@@ -342,6 +351,9 @@ impl Archive {
             // Supervisors see the details of what they may decide; requesters
             // see their own requests as they asked them.
             if decides && r.requester != p.username && decidable_by(&r, &p.branch) {
+                // Which other branches hold the vehicle is not theirs to know.
+                let mut r = shown(r);
+                r.branches.retain(|b| p.branch.covers(b));
                 list.push(r);
             } else if r.requester == p.username {
                 list.push(self.as_requester_sees(&p, r).await);
@@ -434,6 +446,6 @@ impl Archive {
         let decided = r.clone();
         self.audit.record(event(Outcome::Allowed)).await?;
         self.access.save(list).await?;
-        Ok(decided)
+        Ok(shown(decided))
     }
 }

@@ -221,7 +221,7 @@ impl DocumentSummary {
             id: m.id.to_string(),
             archive_no: m.archive_no.to_string(),
             category: m.metadata.category.clone(),
-            title: m.metadata.title.clone(),
+            title: crate::domain::free_text::mask_free_text(&m.metadata.title).0,
             branch: m.branch.to_string(),
             service_date: m.metadata.service_date(),
             filed_at: m.filed_at,

@@ -276,34 +276,81 @@ pub async fn checkpoint_once(
     Ok(Some(cp))
 }
 
-/// Runs [`checkpoint_once`] every `interval` until the process ends, from the
-/// newest checkpoint `last` (read from the store at start).
-pub fn spawn_checkpointer(
+/// The one writer of checkpoints. The schedule and the auditors' verify both
+/// seal through it, one at a time, each from the newest checkpoint either made
+/// (two sealers working from different views would seal overlapping segments).
+pub struct Sealer {
     log: AuditLog,
     blob: BlobStore,
     keyring: Arc<Keyring>,
     signer: Arc<AuditSigner>,
     local: PathBuf,
-    interval: Duration,
-    mut last: Option<Checkpoint>,
-) {
+    last: tokio::sync::Mutex<Option<Checkpoint>>,
+}
+
+impl Sealer {
+    /// `last` is the newest checkpoint in the store at start.
+    pub fn new(
+        log: AuditLog,
+        blob: BlobStore,
+        keyring: Arc<Keyring>,
+        signer: Arc<AuditSigner>,
+        local: PathBuf,
+        last: Option<Checkpoint>,
+    ) -> Self {
+        Sealer {
+            log,
+            blob,
+            keyring,
+            signer,
+            local,
+            last: tokio::sync::Mutex::new(last),
+        }
+    }
+
+    /// Seals what the log holds beyond the newest checkpoint. Returns the log
+    /// length the newest checkpoint covers afterwards (0 when there is none).
+    pub async fn seal(&self) -> crate::error::Result<u64> {
+        let mut last = self.last.lock().await;
+        match checkpoint_once(
+            &self.log,
+            &self.blob,
+            &self.keyring,
+            &self.signer,
+            &self.local,
+            last.as_ref(),
+        )
+        .await
+        {
+            Ok(Some(cp)) => *last = Some(cp),
+            Ok(None) => {}
+            Err(e) => {
+                // Another process may have sealed meanwhile: take its view.
+                if let Ok(Some(newest)) = latest_in_store(&self.blob).await
+                    && last.as_ref().is_none_or(|l| newest.body.seq > l.body.seq)
+                {
+                    *last = Some(newest);
+                }
+                return Err(e);
+            }
+        }
+        Ok(last.as_ref().map_or(0, |c| c.body.log_offset))
+    }
+
+    pub fn signer(&self) -> &AuditSigner {
+        &self.signer
+    }
+}
+
+/// Seals every `interval` until the process ends.
+pub fn spawn_checkpointer(sealer: Arc<Sealer>, interval: Duration) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match checkpoint_once(&log, &blob, &keyring, &signer, &local, last.as_ref()).await {
-                Ok(Some(cp)) => last = Some(cp),
-                Ok(None) => {}
-                Err(e) => {
-                    tracing::error!(error = ?e, "retrieval log checkpoint failed; will retry");
-                    // Someone else's view of the newest checkpoint may be newer.
-                    if let Ok(Some(newest)) = latest_in_store(&blob).await
-                        && last.as_ref().is_none_or(|l| newest.body.seq > l.body.seq)
-                    {
-                        last = Some(newest);
-                    }
-                }
+            if let Err(e) = sealer.seal().await {
+                tracing::error!(error = ?e, "retrieval log checkpoint failed; will retry");
             }
         }
     });
@@ -323,7 +370,10 @@ pub async fn restore_log(
     keyring: &Keyring,
     path: &Path,
 ) -> Result<usize, String> {
-    if std::fs::metadata(path).is_ok_and(|m| m.len() > 0) {
+    // Only on a data directory that never had a log: an emptied or truncated
+    // log is damage, which the start reports instead of papering over.
+    let cache = path.with_file_name(LOCAL_CHECKPOINTS);
+    if path.exists() || cache.exists() {
         return Ok(0);
     }
     let (checkpoints, _) = read_store_all(blob)

@@ -109,6 +109,7 @@ pub async fn verify_offline(
         key: key.as_ref(),
         held: request.held,
         unreadable,
+        up_to: None,
     };
     verify_anchored(&path, &anchors).map_err(|e| format!("{}: {e}", path.display()))
 }

@@ -159,6 +159,8 @@ pub struct Auditing {
     pub blob: BlobStore,
     pub keyring: Arc<Keyring>,
     pub signer: Arc<AuditSigner>,
+    /// The one writer of checkpoints, shared with the schedule.
+    pub sealer: Arc<checkpoint::Sealer>,
     pub policy: Policy,
 }
 
@@ -197,25 +199,15 @@ impl Auditing {
     /// checkpoint (`seq`, hash) the auditor kept — against the log.
     pub async fn verify(&self, ctx: &Context, held: Option<(u64, String)>) -> Result<VerifyReport> {
         self.require(ctx, "audit.verify").await?;
-        let local = self
-            .log
-            .path()
-            .with_file_name(checkpoint::LOCAL_CHECKPOINTS);
-        let newest = checkpoint::latest_in_store(&self.blob).await?;
-        if let Err(e) = checkpoint::checkpoint_once(
-            &self.log,
-            &self.blob,
-            &self.keyring,
-            &self.signer,
-            &local,
-            newest.as_ref(),
-        )
-        .await
-        {
-            // The scheduled checkpointer may have sealed the same records a
-            // moment ago; what is in the store is what counts.
-            tracing::warn!(error = ?e, "sealing before verification failed");
-        }
+        // Seal first; then verify what the newest checkpoint covers, so that
+        // records appended meanwhile are not mistaken for unanchored ones.
+        let sealed_len = match self.sealer.seal().await {
+            Ok(len) => Some(len),
+            Err(e) => {
+                tracing::warn!(error = ?e, "sealing before verification failed");
+                None
+            }
+        };
         let (checkpoints, unreadable) = checkpoint::read_store_all(&self.blob).await?;
         let key = self.signer.public_key();
         let path = self.log.path().to_path_buf();
@@ -226,6 +218,7 @@ impl Auditing {
                 key: Some(&key),
                 held,
                 unreadable,
+                up_to: sealed_len,
             };
             super::verify_anchored(&path, &anchors)
         })

@@ -154,7 +154,7 @@ pub(super) fn settle(
                 "the retrieval log is damaged; its bytes are kept and a new chain segment is opened"
             );
             settled.len = bytes.len() as u64;
-            settled.next_seq = max_seq.max(head.seq) + 1;
+            settled.next_seq = max_seq.max(head.seq).saturating_add(1);
             settled.prev_hash = file_hash.clone();
             settled.notices.push(notice(
                 SEGMENT_OPENED,

@@ -119,13 +119,21 @@ impl AuditLog {
             scan(&mut file, mark).map_err(|e| format!("retrieval log {}: {e}", path.display()))?;
         if let Some(checkpoint_seq) = anchored_seq
             && scanned.head.seq < checkpoint_seq
-            && !matches!(scanned.damage, Some(super::scan::Damage::Broken { .. }))
         {
-            scanned.damage = Some(super::scan::Damage::Cut {
-                seq: scanned.head.seq + 1,
-                offset: scanned.head.len,
-                checkpoint_seq,
-            });
+            match &mut scanned.damage {
+                // Damaged and behind the store: a new segment must also number
+                // above every record the store has sealed.
+                Some(super::scan::Damage::Broken { max_seq, .. }) => {
+                    *max_seq = (*max_seq).max(checkpoint_seq);
+                }
+                _ => {
+                    scanned.damage = Some(super::scan::Damage::Cut {
+                        seq: scanned.head.seq + 1,
+                        offset: scanned.head.len,
+                        checkpoint_seq,
+                    })
+                }
+            }
         }
         let settled = settle(
             &mut file,
@@ -213,7 +221,23 @@ impl AuditLog {
     }
 }
 
-/// Masks phone and ID numbers in every string of a record's detail.
+/// Keys of a record's detail that hold identifiers, never free text: a user
+/// name or an order number that happens to look like a phone number stays
+/// as it is.
+const IDENTIFIERS: [&str; 10] = [
+    "requester",
+    "user",
+    "username",
+    "document",
+    "archive_no",
+    "archive_nos",
+    "vin",
+    "order_no",
+    "request",
+    "disposal",
+];
+
+/// Masks phone and ID numbers in the free-text strings of a record's detail.
 fn mask_strings(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::String(s) => {
@@ -223,7 +247,10 @@ fn mask_strings(value: &mut serde_json::Value) {
             }
         }
         serde_json::Value::Array(items) => items.iter_mut().for_each(mask_strings),
-        serde_json::Value::Object(map) => map.values_mut().for_each(mask_strings),
+        serde_json::Value::Object(map) => map
+            .iter_mut()
+            .filter(|(k, _)| !IDENTIFIERS.contains(&k.as_str()))
+            .for_each(|(_, v)| mask_strings(v)),
         _ => {}
     }
 }

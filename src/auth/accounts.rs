@@ -159,6 +159,14 @@ impl Accounts {
                 "this account is disabled",
             ));
         }
+        // An account stored before the rule existed may still combine admin
+        // with another role: it is refused until an administrator fixes it.
+        if let Err(why) = crate::domain::Role::separation_of_duties(&principal.roles) {
+            self.audit
+                .record(refuse("roles break separation of duties", Some(sub)))
+                .await?;
+            return Err(Error::forbidden(why));
+        }
         Ok(principal)
     }
 

@@ -94,6 +94,11 @@ async fn phone_and_id_numbers_in_free_text_are_masked_everywhere() {
             .await
             .unwrap();
         assert_eq!(r.status(), 201);
+        assert_absent(
+            "an access request's answer",
+            &r.text().await.unwrap(),
+            &secrets,
+        );
     }
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     for id in &ids {
@@ -119,6 +124,26 @@ async fn phone_and_id_numbers_in_free_text_are_masked_everywhere() {
         let q = url::form_urlencoded::byte_serialize(w.as_bytes()).collect::<String>();
         app.get(&staff, &format!("/api/v1/search?q={q}")).await;
     }
+    let queue = app
+        .get(&app.token("super_bj").await, "/api/v1/access-requests")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_absent("the supervisors' queue", &queue, &secrets);
+    let history = app
+        .get(
+            &staff,
+            &format!(
+                "/api/v1/vehicles/{}/documents",
+                repair_order()["vehicle"]["vin"].as_str().unwrap()
+            ),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_absent("a vehicle's history", &history, &secrets);
     let log = std::fs::read_to_string(app.dir.path().join("audit/retrieval.log")).unwrap();
     assert_absent("the retrieval log", &log, &secrets);
     // The index's files, byte by byte.

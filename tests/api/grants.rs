@@ -186,3 +186,88 @@ async fn every_role_branch_and_level_with_no_active_revoked_or_expired_grant() {
     checked += check(&app, &users, &docs, |_, d| d.fate, &not_found).await;
     assert_eq!(checked, 4 * ROLES.len() * 2 * docs.len());
 }
+
+/// A vehicle-wide grant (调阅 of a whole VIN) for every branch × level of that
+/// vehicle's documents, approved by supervisors of two clearances: it covers
+/// exactly the documents in the approver's branch at or below the approver's
+/// clearance — also those filed after the approval — on metadata, content and
+/// search alike (spec §3).
+#[tokio::test]
+async fn vehicle_grants_cover_the_approvers_branch_and_clearance_for_every_level() {
+    let app = spawn_app().await;
+    let admin = app.token("admin").await;
+    let mut tokens = vec![];
+    for (name, role, branch, clearance) in [
+        ("v_super_int", "supervisor", "BJ01", "internal"),
+        ("v_staff_gz", "staff", "GZ01", "restricted"),
+        ("v_staff_cd", "staff", "CD01", "restricted"),
+    ] {
+        let body = json!({"username": name, "password": "matrix-password", "roles": [role], "branch": branch, "clearance": clearance});
+        let r = post(&app, &admin, "/api/v1/users", body).await;
+        assert_eq!(r.status(), 201);
+        tokens.push(app.login(name, "matrix-password").await);
+    }
+    let (super_int, by_restricted, by_internal) = (&tokens[0], &tokens[1], &tokens[2]);
+    let super_bj = app.token("super_bj").await;
+    let filer = app.token("clerk_all").await;
+    let vin = crate::helpers::repair_order()["vehicle"]["vin"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // One document first, so the vehicle has an archive to ask for.
+    app.file_ok(&filer, &crate::helpers::repair_order(), b"first")
+        .await;
+    for (requester, approver) in [(by_restricted, &super_bj), (by_internal, super_int)] {
+        let r = post(
+            &app,
+            requester,
+            "/api/v1/access-requests",
+            json!({"vin": vin, "purpose": "整车调阅矩阵", "days": 3}),
+        )
+        .await;
+        assert_eq!(r.status(), 201);
+        let rid = r.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let path = format!("/api/v1/access-requests/{rid}/approve");
+        assert_eq!(post(&app, approver, &path, json!({})).await.status(), 200);
+    }
+    // Every branch × level, filed after the approvals.
+    let mut docs = vec![];
+    for branch in ["BJ01", "SH01"] {
+        for level in LEVELS {
+            let word = format!("vin{branch}{level}").to_lowercase();
+            let mut meta = crate::helpers::repair_order();
+            meta["branch"] = json!(branch);
+            meta["confidentiality"] = json!(level);
+            let doc = app
+                .file_ok(&filer, &meta, format!("{word} 正文标记").as_bytes())
+                .await;
+            docs.push((doc["id"].as_str().unwrap().to_string(), branch, level, word));
+        }
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let rank = |l: &str| LEVELS.iter().position(|x| *x == l).unwrap();
+    let mut checked = 0;
+    for (token, clearance) in [(by_restricted, "restricted"), (by_internal, "internal")] {
+        for (id, branch, level, word) in &docs {
+            let covered = *branch == "BJ01" && rank(level) <= rank(clearance);
+            let want = if covered { 200 } else { 404 };
+            let what = format!("grant approved at {clearance}: {branch} {level}");
+            let r = app.get(token, &format!("/api/v1/documents/{id}")).await;
+            assert_eq!(r.status().as_u16(), want, "metadata: {what}");
+            let r = app.content(token, id).await;
+            assert_eq!(r.status().as_u16(), want, "content: {what}");
+            let found: Value = app
+                .get(token, &format!("/api/v1/search?q={word}"))
+                .await
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(found["total"], u64::from(covered), "search: {what}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 2 * 2 * LEVELS.len());
+}
