@@ -231,8 +231,10 @@ pub fn to_pdf(d: &Disposal) -> Vec<u8> {
     render(pages)
 }
 
-/// The font: STSong-Light, UCS-2 codes, with a ToUnicode map (code = code point).
-fn add_font(doc: &mut Document) -> lopdf::ObjectId {
+/// STSong-Light as an Adobe-GB1 CID font, not embedded: every PDF reader
+/// knows it, so Chinese text shows without shipping a font. Its widths give
+/// CIDs 1–95 (printable ASCII under UniGB-UCS2-H) half-width Latin.
+pub fn stsong_cid_font(doc: &mut Document) -> lopdf::ObjectId {
     let descriptor = doc.add_object(dictionary! {
         "Type" => "FontDescriptor",
         "FontName" => "STSong-Light",
@@ -244,7 +246,7 @@ fn add_font(doc: &mut Document) -> lopdf::ObjectId {
         "CapHeight" => 880,
         "StemV" => 93,
     });
-    let cid_font = doc.add_object(dictionary! {
+    doc.add_object(dictionary! {
         "Type" => "Font",
         "Subtype" => "CIDFontType0",
         "BaseFont" => "STSong-Light",
@@ -255,9 +257,13 @@ fn add_font(doc: &mut Document) -> lopdf::ObjectId {
         },
         "FontDescriptor" => descriptor,
         "DW" => 1000,
-        // UniGB-UCS2-H maps printable ASCII to CIDs 1–95: half-width Latin.
         "W" => vec![1.into(), 95.into(), 500.into()],
-    });
+    })
+}
+
+/// The font: STSong-Light, UCS-2 codes, with a ToUnicode map (code = code point).
+fn add_font(doc: &mut Document) -> lopdf::ObjectId {
+    let cid_font = stsong_cid_font(doc);
     let mut cmap = String::from(
         "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n\
          /CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n\

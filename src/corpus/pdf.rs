@@ -194,19 +194,7 @@ fn descriptor(name: &str) -> Dictionary {
 /// STSong-Light, the Adobe-GB1 font every PDF reader knows, with a predefined
 /// CMap and no ToUnicode.
 fn predefined_font(doc: &mut Document, cmap: &str) -> ObjectId {
-    let descriptor = doc.add_object(descriptor("STSong-Light"));
-    let cid_font = doc.add_object(dictionary! {
-        "Type" => "Font",
-        "Subtype" => "CIDFontType0",
-        "BaseFont" => "STSong-Light",
-        "CIDSystemInfo" => dictionary! {
-            "Registry" => Object::string_literal("Adobe"),
-            "Ordering" => Object::string_literal("GB1"),
-            "Supplement" => 4,
-        },
-        "FontDescriptor" => descriptor,
-        "DW" => 1000,
-    });
+    let cid_font = crate::archive::register::stsong_cid_font(doc);
     doc.add_object(dictionary! {
         "Type" => "Font",
         "Subtype" => "Type0",
