@@ -194,6 +194,28 @@ pub async fn approve_disposal(
     Ok(HttpResponse::Ok().json(state.archive.approve_disposal(&caller.ctx, &id).await?))
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RejectBody {
+    note: Option<String>,
+}
+
+/// `POST /disposals/{id}/reject`: turn a batch down, optionally with a note.
+pub async fn reject_disposal(
+    caller: Authorized<perm::DisposalsApprove>,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: Option<web::Json<RejectBody>>,
+) -> Result<HttpResponse> {
+    let note = body.map(|b| b.into_inner().note).unwrap_or_default();
+    Ok(HttpResponse::Ok().json(
+        state
+            .archive
+            .reject_disposal(&caller.ctx, &id, note)
+            .await?,
+    ))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterQuery {

@@ -143,6 +143,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
                     "/disposals/{id}/approve",
                     web::post().to(documents::approve_disposal),
                 )
+                .route(
+                    "/disposals/{id}/reject",
+                    web::post().to(documents::reject_disposal),
+                )
                 .route("/disposals/{id}", web::get().to(documents::disposal))
                 .route("/audit/events", web::get().to(audit::events))
                 .route("/audit/verify", web::get().to(audit::verify))

@@ -259,6 +259,15 @@ const ENDPOINTS: &[Endpoint] = &[
         200,
     ),
     ep(
+        "post",
+        "/disposals/{id}/reject",
+        Some("disposals.approve"),
+        "turn a batch down, optionally {note}: nothing is destroyed, its documents may be proposed again",
+        &[],
+        Body::OptionalJson("Decision"),
+        200,
+    ),
+    ep(
         "get",
         "/disposals/{id}",
         Some("disposals.read"),

@@ -27,6 +27,8 @@ use crate::storage::{read_sealed, write_sealed};
 pub enum DisposalStatus {
     Proposed,
     Executed,
+    /// Turned down by a supervisor: its documents may be proposed again.
+    Rejected,
 }
 
 /// One line of the disposal register.
@@ -54,6 +56,13 @@ pub struct Disposal {
     pub approved_by: Option<String>,
     pub approved_at: Option<DateTime<Utc>>,
     pub executed_at: Option<DateTime<Utc>>,
+    /// Who turned the batch down, when and why (a rejected batch is kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejection_note: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -150,12 +159,68 @@ impl Archive {
             approved_by: None,
             approved_at: None,
             executed_at: None,
+            rejected_by: None,
+            rejected_at: None,
+            rejection_note: None,
         };
         let numbers: Vec<&str> = d.documents.iter().map(|l| l.archive_no.as_str()).collect();
         self.audit
             .record(
                 ctx.event("disposal.propose", Outcome::Allowed)
                     .detail(json!({"disposal": d.id, "archive_nos": numbers, "reason": d.reason})),
+            )
+            .await?;
+        self.save_disposal(&d).await?;
+        Ok(d)
+    }
+
+    /// Turns a batch down (a supervisor whose branch covers all of it):
+    /// nothing is destroyed, the batch is kept as rejected, and its documents
+    /// may be proposed again.
+    pub async fn reject_disposal(
+        &self,
+        ctx: &Context,
+        id: &str,
+        note: Option<String>,
+    ) -> Result<Disposal> {
+        let p = self.require(ctx, Action::DisposalsApprove).await?;
+        let mut d = self.known_disposal(ctx, id, "disposal.reject").await?;
+        let covers_all = d
+            .documents
+            .iter()
+            .all(|l| crate::domain::Branch::parse(&l.branch).is_ok_and(|b| p.branch.covers(&b)));
+        let refusal = if d.status != DisposalStatus::Proposed {
+            Some(Error::conflict(
+                "invalid_state",
+                "only a batch awaiting approval can be rejected",
+            ))
+        } else if !covers_all {
+            Some(Error::forbidden("the batch holds another branch's records"))
+        } else if note.as_ref().is_some_and(|n| n.chars().count() > 1000) {
+            Some(Error::invalid(
+                "invalid_note",
+                "note: at most 1000 characters",
+            ))
+        } else {
+            None
+        };
+        if let Some(e) = refusal {
+            self.audit
+                .record(
+                    ctx.event("disposal.reject", Outcome::Denied)
+                        .detail(json!({"disposal": id, "code": e.code})),
+                )
+                .await?;
+            return Err(e);
+        }
+        d.status = DisposalStatus::Rejected;
+        d.rejected_by = Some(p.username.clone());
+        d.rejected_at = Some(self.clock.now());
+        d.rejection_note = note;
+        self.audit
+            .record(
+                ctx.event("disposal.reject", Outcome::Allowed)
+                    .detail(json!({"disposal": id, "note": d.rejection_note})),
             )
             .await?;
         self.save_disposal(&d).await?;
@@ -220,7 +285,10 @@ impl Archive {
         } else if d.status != DisposalStatus::Proposed {
             Some(Error::conflict(
                 "invalid_state",
-                "the disposal was already executed",
+                match d.status {
+                    DisposalStatus::Rejected => "the disposal was rejected; propose a new batch",
+                    _ => "the disposal was already executed",
+                },
             ))
         } else if let Some(l) = d.documents.iter().find(|l| {
             !p.branch.covers(

@@ -367,6 +367,9 @@ mod tests {
             approved_by: Some("zhang.super".into()),
             approved_at: Some(t),
             executed_at: Some(t),
+            rejected_by: None,
+            rejected_at: None,
+            rejection_note: None,
         }
     }
 

@@ -310,3 +310,62 @@ async fn a_disposed_document_leaves_no_copy_of_its_text_title_or_customer_anywhe
         assert!(holders.is_empty(), "{needle} is still in {holders:?}");
     }
 }
+
+#[tokio::test]
+async fn a_rejected_batch_destroys_nothing_and_frees_its_documents() {
+    let app = spawn_app().await;
+    let clerk = app.token("clerk_bj").await;
+    let mut old = repair_order();
+    old["service"]["service_date"] = json!("2019-05-01");
+    let doc = app.file_ok(&clerk, &old, b"old").await;
+    let propose = || {
+        app.client
+            .post(app.url("/api/v1/disposals"))
+            .bearer_auth(&clerk)
+            .json(&json!({"document_ids": [doc["id"]], "reason": "保管期满"}))
+            .send()
+    };
+    let first: Value = propose().await.unwrap().json().await.unwrap();
+    let r = propose().await.unwrap();
+    assert_eq!(error_code(r).await, (409, "already_proposed".into()));
+    let reject = format!("/api/v1/disposals/{}/reject", first["id"].as_str().unwrap());
+    // Clerks propose; supervisors decide.
+    let r = app
+        .client
+        .post(app.url(&reject))
+        .bearer_auth(&clerk)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let supervisor = app.token("super_bj").await;
+    let r = app
+        .client
+        .post(app.url(&reject))
+        .bearer_auth(&supervisor)
+        .json(&json!({"note": "尚有纠纷,暂缓销毁"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let rejected: Value = r.json().await.unwrap();
+    assert_eq!(rejected["status"], "rejected", "{rejected}");
+    assert_eq!(rejected["rejected_by"], "super_bj");
+    // Nothing was destroyed, and the document may be proposed again.
+    let path = format!("/api/v1/documents/{}", doc["id"].as_str().unwrap());
+    assert_eq!(app.get(&clerk, &path).await.status(), 200);
+    assert_eq!(propose().await.unwrap().status(), 201);
+    // A rejected batch cannot be approved any more.
+    let approve = format!(
+        "/api/v1/disposals/{}/approve",
+        first["id"].as_str().unwrap()
+    );
+    let r = app
+        .client
+        .post(app.url(&approve))
+        .bearer_auth(&supervisor)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r).await, (409, "invalid_state".into()));
+}

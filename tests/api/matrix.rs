@@ -123,6 +123,11 @@ async fn every_route_refuses_every_role_its_table_does_not_allow() {
             &["supervisor"],
         ),
         (
+            "POST",
+            format!("/api/v1/disposals/{}/reject", uuid::Uuid::new_v4()),
+            &["supervisor"],
+        ),
+        (
             "GET",
             format!("/api/v1/disposals/{}", uuid::Uuid::new_v4()),
             &["clerk", "supervisor", "auditor"],
