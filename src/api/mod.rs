@@ -39,8 +39,9 @@ pub fn security_headers() -> actix_web::middleware::DefaultHeaders {
 
 /// Records every answer of an authenticated caller — and of the login route —
 /// that left no record on its way (spec §4): a 400 for a malformed page number
-/// or date, a 422 from a body that never reached its use case, a malformed
-/// login body. Everything else records itself in its use case.
+/// or date (also when it was refused before the caller's token was checked), a
+/// 422 from a body that never reached its use case, an unknown route, a
+/// malformed login body. Everything else records itself in its use case.
 pub async fn record_unrecorded(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
@@ -52,16 +53,32 @@ pub async fn record_unrecorded(
     if !(status.is_client_error() || status.is_server_error()) {
         return Ok(res);
     }
-    let (request, ctx) = (res.request(), {
-        let r = res.request();
-        let ctx = r.extensions().get::<crate::audit::Context>().cloned();
-        ctx.or_else(|| login.then(|| crate::auth::extractor::request_context(r)))
-    });
-    let (Some(ctx), Some(state)) = (
-        ctx,
-        request.app_data::<web::Data<crate::startup::AppState>>(),
-    ) else {
+    let request = res.request().clone();
+    let Some(state) = request.app_data::<web::Data<crate::startup::AppState>>() else {
         return Ok(res);
+    };
+    let known = request.extensions().get::<crate::audit::Context>().cloned();
+    let ctx = match known {
+        Some(ctx) => ctx,
+        None if login => crate::auth::extractor::request_context(&request),
+        // Refused before its caller was authenticated (a malformed query or
+        // path is extracted beside the caller): authenticate now, which
+        // records a bad token itself.
+        None => match crate::auth::extractor::bearer(&request) {
+            Some(token) => {
+                let mut ctx = crate::auth::extractor::request_context(&request);
+                match state
+                    .accounts
+                    .authenticate(&ctx, Some(&token), request.path())
+                    .await
+                {
+                    Ok(p) => ctx.principal = Some(p),
+                    Err(_) => return Ok(res),
+                }
+                ctx
+            }
+            None => return Ok(res),
+        },
     };
     let log = state.accounts.audit();
     if log.recorded(&ctx.request_id) {
