@@ -57,6 +57,16 @@ pub async fn record_unrecorded(
     let Some(state) = request.app_data::<web::Data<crate::startup::AppState>>() else {
         return Ok(res);
     };
+    let log = state.accounts.audit();
+    // Whatever recorded this request (a use case, a refused token) said enough.
+    let request_id = request
+        .extensions()
+        .get::<crate::auth::extractor::RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
+    if log.recorded(&request_id) {
+        return Ok(res);
+    }
     let known = request.extensions().get::<crate::audit::Context>().cloned();
     let ctx = match known {
         Some(ctx) => ctx,
@@ -80,7 +90,6 @@ pub async fn record_unrecorded(
             None => return Ok(res),
         },
     };
-    let log = state.accounts.audit();
     if log.recorded(&ctx.request_id) {
         return Ok(res);
     }
