@@ -86,19 +86,8 @@ pub async fn wait_until_up(child: std::process::Child, port: u16) -> Server {
 /// Runs `dangan <command> --data-dir DIR` (reindex, fixity, audit-verify) to its
 /// end; asserts it succeeded and returns what it printed.
 pub fn run_cli(command: &str, data_dir: &std::path::Path, master_key: &str) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_dangan"))
-        .args([command, "--data-dir"])
-        .arg(data_dir)
-        .env("DANGAN__CRYPTO__MASTER_KEY", master_key)
-        .env("RUST_LOG", "error")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "dangan {command}: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (ok, stdout) = run_cli_status(command, data_dir, master_key);
+    assert!(ok, "dangan {command} failed: {stdout}");
     stdout
 }
 
@@ -116,6 +105,9 @@ pub fn run_cli_status(
         .env("RUST_LOG", "error")
         .output()
         .unwrap();
+    if !out.status.success() {
+        eprintln!("dangan {command}: {}", String::from_utf8_lossy(&out.stderr));
+    }
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).to_string(),

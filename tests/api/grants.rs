@@ -48,13 +48,7 @@ fn expected(role: &str, branch: &str, level: &str, grant: Grant) -> (u16, u16, u
 }
 
 async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> reqwest::Response {
-    app.client
-        .post(app.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+    app.post_json(token, path, body).await
 }
 
 async fn check(

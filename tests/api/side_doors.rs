@@ -31,13 +31,7 @@ async fn add_user(
 }
 
 async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> reqwest::Response {
-    app.client
-        .post(app.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+    app.post_json(token, path, body).await
 }
 
 fn order(branch: &str, level: &str, title: &str) -> Value {
