@@ -62,20 +62,192 @@ impl ErrorKind {
     }
 }
 
+/// Declares the closed list of error codes: each code once, with the kind that
+/// decides its status. A code that is not listed here cannot be given to an
+/// [`Error`], so one code can never mean 400 in one place and 422 in another.
+macro_rules! error_codes {
+    ($($(#[doc = $doc:literal])* $variant:ident = $code:literal => $kind:ident;)*) => {
+        /// Every stable, machine-readable error code the API answers with.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Code {
+            $($(#[doc = $doc])* $variant,)*
+        }
+
+        impl Code {
+            /// Every code, in the order of the list.
+            pub const ALL: &'static [Code] = &[$(Code::$variant),*];
+
+            /// The code as it appears in the body: `{"error": {"code": ..}}`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $code,)*
+                }
+            }
+
+            /// The kind, and so the one HTTP status, of this code.
+            pub fn kind(self) -> ErrorKind {
+                match self {
+                    $(Code::$variant => ErrorKind::$kind,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// The document was already destroyed.
+    AlreadyDisposed = "already_disposed" => Conflict;
+    /// The thing to create exists already.
+    AlreadyExists = "already_exists" => Conflict;
+    /// The document is in an open disposal batch.
+    AlreadyProposed = "already_proposed" => Conflict;
+    /// The retrieval log cannot take a record, so nothing is served.
+    AuditUnavailable = "audit_unavailable" => Unavailable;
+    /// The request body is above its limit.
+    BodyTooLarge = "body_too_large" => TooLarge;
+    /// The caller or request needs a branch.
+    BranchRequired = "branch_required" => Invalid;
+    /// The server is at capacity for this work; try again shortly.
+    Busy = "busy" => Unavailable;
+    /// A multipart part appears twice.
+    DuplicatePart = "duplicate_part" => BadRequest;
+    /// The uploaded file has no bytes.
+    EmptyFile = "empty_file" => Invalid;
+    /// The search names nothing to look for.
+    EmptyQuery = "empty_query" => BadRequest;
+    /// The multipart body has no file part.
+    FileMissing = "file_missing" => BadRequest;
+    /// The file is above the upload limit.
+    FileTooLarge = "file_too_large" => TooLarge;
+    /// The caller's roles or the document's rules refuse the action.
+    Forbidden = "forbidden" => Forbidden;
+    /// Stored data failed its integrity check.
+    IntegrityError = "integrity_error" => Integrity;
+    /// An unexpected failure; the request id finds it in the server log.
+    Internal = "internal" => Internal;
+    /// A disposal batch lists nothing or something not due.
+    InvalidBatch = "invalid_batch" => Invalid;
+    /// The JSON body is well formed but a field is wrong.
+    InvalidBody = "invalid_body" => Invalid;
+    /// The branch parameter is malformed.
+    InvalidBranch = "invalid_branch" => BadRequest;
+    /// The category parameter is not in the scheme.
+    InvalidCategory = "invalid_category" => BadRequest;
+    /// The checkpoint parameter is malformed.
+    InvalidCheckpoint = "invalid_checkpoint" => BadRequest;
+    /// Wrong username or password.
+    InvalidCredentials = "invalid_credentials" => Unauthenticated;
+    /// The date range is malformed or reversed.
+    InvalidDates = "invalid_dates" => BadRequest;
+    /// The grant duration is out of range.
+    InvalidDays = "invalid_days" => Invalid;
+    /// The export format is unknown.
+    InvalidFormat = "invalid_format" => BadRequest;
+    /// The body is not JSON.
+    InvalidJson = "invalid_json" => BadRequest;
+    /// The document metadata breaks a rule of its category.
+    InvalidMetadata = "invalid_metadata" => Invalid;
+    /// The multipart body is malformed.
+    InvalidMultipart = "invalid_multipart" => BadRequest;
+    /// A decision note is too long or has control characters.
+    InvalidNote = "invalid_note" => Invalid;
+    /// The page or page size is out of range.
+    InvalidPage = "invalid_page" => BadRequest;
+    /// A path parameter is malformed.
+    InvalidPath = "invalid_path" => BadRequest;
+    /// The plate parameter is malformed.
+    InvalidPlate = "invalid_plate" => BadRequest;
+    /// A query parameter is malformed.
+    InvalidQuery = "invalid_query" => BadRequest;
+    /// The reason is too long, has control characters or is not UTF-8.
+    InvalidReason = "invalid_reason" => Invalid;
+    /// An access request names no valid document or vehicle.
+    InvalidRequest = "invalid_request" => Invalid;
+    /// A role is unknown or roles are missing.
+    InvalidRoles = "invalid_roles" => Invalid;
+    /// The sort parameter is unknown.
+    InvalidSort = "invalid_sort" => BadRequest;
+    /// The request or batch was already decided.
+    InvalidState = "invalid_state" => Conflict;
+    /// The token is malformed, expired or not ours.
+    InvalidToken = "invalid_token" => Unauthenticated;
+    /// The username breaks the naming rule.
+    InvalidUsername = "invalid_username" => Invalid;
+    /// The VIN parameter is malformed or fails its check digit.
+    InvalidVin = "invalid_vin" => BadRequest;
+    /// The document is under legal hold.
+    LegalHold = "legal_hold" => Invalid;
+    /// The multipart body has no metadata part.
+    MetadataMissing = "metadata_missing" => BadRequest;
+    /// The document is already in the asked state.
+    NoChange = "no_change" => Conflict;
+    /// Unknown, or not visible to the caller.
+    NotFound = "not_found" => NotFound;
+    /// A correction that changes nothing.
+    NothingToCorrect = "nothing_to_correct" => Invalid;
+    /// A multipart text part is above its limit.
+    PartTooLarge = "part_too_large" => TooLarge;
+    /// An access request needs a purpose.
+    PurposeRequired = "purpose_required" => Invalid;
+    /// The search text is above its limit.
+    QueryTooLong = "query_too_long" => BadRequest;
+    /// The multipart body has no reason part.
+    ReasonMissing = "reason_missing" => BadRequest;
+    /// The change needs a reason.
+    ReasonRequired = "reason_required" => Invalid;
+    /// The document's retention period has not ended.
+    RetentionRunning = "retention_running" => Invalid;
+    /// The disk under the store or log is full; nothing was stored.
+    StorageFull = "storage_full" => InsufficientStorage;
+    /// The object store is unavailable.
+    StorageUnavailable = "storage_unavailable" => Unavailable;
+    /// The token was revoked (logout, disable, role change).
+    TokenRevoked = "token_revoked" => Unauthenticated;
+    /// Too many failed logins; wait for the lockout to end.
+    TooManyAttempts = "too_many_attempts" => TooManyRequests;
+    /// A token is required.
+    Unauthenticated = "unauthenticated" => Unauthenticated;
+    /// The multipart body has a part this endpoint does not take.
+    UnknownPart = "unknown_part" => BadRequest;
+    /// The request body could not be read.
+    UnreadableBody = "unreadable_body" => BadRequest;
+    /// The endpoint does not take this content type.
+    UnsupportedMediaType = "unsupported_media_type" => UnsupportedMediaType;
+    /// The account is disabled.
+    UserDisabled = "user_disabled" => Unauthenticated;
+    /// A user of that name exists (names are case-insensitive).
+    UserExists = "user_exists" => Conflict;
+    /// The password is too short or too common.
+    WeakPassword = "weak_password" => Invalid;
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// The one error type of the service layer.
 pub struct Error {
     pub kind: ErrorKind,
-    pub code: &'static str,
+    pub code: Code,
     message: String,
     source: Option<Source>,
 }
 
 impl Error {
-    pub fn new(kind: ErrorKind, code: &'static str, message: impl Into<String>) -> Self {
+    /// An error with `code`; its kind (and so its status) is the code's.
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
         Error {
-            kind,
+            kind: code.kind(),
             code,
             message: message.into(),
             source: None,
@@ -87,58 +259,29 @@ impl Error {
         self
     }
 
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::BadRequest, code, message)
-    }
-
-    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Invalid, code, message)
-    }
-
     pub fn not_found(what: &str) -> Self {
-        Self::new(
-            ErrorKind::NotFound,
-            "not_found",
-            format!("{what} not found"),
-        )
+        Self::new(Code::NotFound, format!("{what} not found"))
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Forbidden, "forbidden", message)
-    }
-
-    pub fn unauthenticated(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Unauthenticated, code, message)
-    }
-
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Conflict, code, message)
-    }
-
-    pub fn too_large(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::TooLarge, code, message)
-    }
-
-    pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Unavailable, code, message)
+        Self::new(Code::Forbidden, message)
     }
 
     /// The disk is full: nothing was stored, and the access was refused.
     pub fn storage_full() -> Self {
         Self::new(
-            ErrorKind::InsufficientStorage,
-            "storage_full",
+            Code::StorageFull,
             "the server's storage is full; nothing was stored and the request was refused",
         )
     }
 
     pub fn integrity(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Integrity, "integrity_error", message)
+        Self::new(Code::IntegrityError, message)
     }
 
     /// An unexpected failure: the message is for the log, never for the client.
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Internal, "internal", message)
+        Self::new(Code::Internal, message)
     }
 
     pub fn message(&self) -> &str {
@@ -192,7 +335,7 @@ struct ErrorDetail<'a> {
 }
 
 /// The JSON body every error response carries.
-pub fn error_response(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+fn error_response(status: StatusCode, code: &str, message: &str) -> HttpResponse {
     HttpResponse::build(status).json(ErrorBody {
         error: ErrorDetail { code, message },
     })
@@ -211,9 +354,13 @@ impl ResponseError for Error {
                 | ErrorKind::Unavailable
                 | ErrorKind::InsufficientStorage
         ) {
-            tracing::error!(code = self.code, error = ?self, "request failed");
+            tracing::error!(code = self.code.as_str(), error = ?self, "request failed");
         }
-        error_response(self.status_code(), self.code, self.public_message())
+        error_response(
+            self.status_code(),
+            self.code.as_str(),
+            self.public_message(),
+        )
     }
 }
 
@@ -221,10 +368,10 @@ impl From<object_store::Error> for Error {
     fn from(err: object_store::Error) -> Self {
         match err {
             object_store::Error::NotFound { .. } => {
-                Error::new(ErrorKind::NotFound, "not_found", "object not found").with_source(err)
+                Error::new(Code::NotFound, "object not found").with_source(err)
             }
             other if disk_full(&other) => Error::storage_full().with_source(other),
-            other => Error::unavailable("storage_unavailable", "the object store is unavailable")
+            other => Error::new(Code::StorageUnavailable, "the object store is unavailable")
                 .with_source(other),
         }
     }
@@ -253,6 +400,25 @@ mod tests {
         let err = Error::internal("secret path /var/x");
         assert!(!err.public_message().contains("/var/x"));
         assert_eq!(err.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn every_code_is_listed_once_with_one_status() {
+        let mut seen = std::collections::HashMap::new();
+        for code in Code::ALL {
+            let status = code.kind().status().as_u16();
+            if let Some(other) = seen.insert(code.as_str(), status) {
+                panic!("code {code} is listed twice: {other} and {status}");
+            }
+            let snake = code
+                .as_str()
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_');
+            assert!(snake, "code {code} is not snake_case");
+        }
+        assert_eq!(Code::NothingToCorrect.kind().status().as_u16(), 422);
+        assert_eq!(Code::NoChange.kind().status().as_u16(), 409);
+        assert_eq!(Code::InvalidVin.kind().status().as_u16(), 400);
     }
 
     #[test]

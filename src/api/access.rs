@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::archive::access::{NewRequest, Status};
 use crate::auth::extractor::{Authorized, AuthorizedJson, perm};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::startup::AppState;
 
 pub async fn create(
@@ -52,9 +52,9 @@ fn note(body: &[u8]) -> Result<Option<String>> {
     }
     let d: Decision = serde_json::from_slice(body).map_err(|e| {
         if e.is_data() {
-            Error::invalid("invalid_body", e.to_string())
+            Error::new(Code::InvalidBody, e.to_string())
         } else {
-            Error::bad_request("invalid_json", e.to_string())
+            Error::new(Code::InvalidJson, e.to_string())
         }
     })?;
     Ok(d.note)

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use crate::audit::Outcome;
 use crate::audit::query::{EventFilter, MAX_PAGE, to_csv};
 use crate::auth::extractor::{Authorized, perm};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::startup::AppState;
 
 #[derive(Deserialize)]
@@ -39,8 +39,8 @@ fn time(
         return Ok(Some(t));
     }
     let date = raw.parse::<NaiveDate>().map_err(|_| {
-        Error::bad_request(
-            "invalid_query",
+        Error::new(
+            Code::InvalidQuery,
             format!("{name}: expected a date (2026-03-01) or an RFC 3339 time"),
         )
     })?;
@@ -61,12 +61,12 @@ pub async fn events(
     let csv = match p.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,
-        Some(_) => return Err(Error::bad_request("invalid_format", "format: json or csv")),
+        Some(_) => return Err(Error::new(Code::InvalidFormat, "format: json or csv")),
     };
     let limit = p.limit.unwrap_or(if csv { MAX_PAGE } else { 100 });
     if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(Error::bad_request(
-            "invalid_page",
+        return Err(Error::new(
+            Code::InvalidPage,
             format!("limit: 1 to {MAX_PAGE}"),
         ));
     }
@@ -115,7 +115,7 @@ pub async fn verify(
         .as_deref()
         .map(crate::audit::offline::parse_held_checkpoint)
         .transpose()
-        .map_err(|e| Error::bad_request("invalid_checkpoint", format!("checkpoint: {e}")))?;
+        .map_err(|e| Error::new(Code::InvalidCheckpoint, format!("checkpoint: {e}")))?;
     Ok(HttpResponse::Ok().json(state.auditing.verify(&caller.ctx, held).await?))
 }
 

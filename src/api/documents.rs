@@ -11,7 +11,7 @@ use crate::archive::filing::CorrectionRequest;
 use crate::archive::register;
 use crate::archive::views::{Content, ContentBody};
 use crate::auth::extractor::{Authorized, AuthorizedJson, perm};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::startup::AppState;
 
 const METADATA_FIRST: &str = "send the `metadata` part before the `file` part";
@@ -26,7 +26,7 @@ pub async fn file(
         payload,
         "metadata",
         state.config.server.max_metadata_bytes,
-        || Error::bad_request("metadata_missing", METADATA_FIRST),
+        || Error::new(Code::MetadataMissing, METADATA_FIRST),
     )
     .await?;
     let view = state.archive.file(&caller.ctx, &metadata, file).await?;
@@ -110,14 +110,14 @@ pub async fn add_version(
     payload: Multipart,
 ) -> Result<HttpResponse> {
     let (raw, file) = text_then_file(payload, "reason", 4096, || {
-        Error::bad_request(
-            "reason_missing",
+        Error::new(
+            Code::ReasonMissing,
             "send the `reason` part before the `file` part",
         )
     })
     .await?;
     let reason = String::from_utf8(raw)
-        .map_err(|_| Error::bad_request("invalid_reason", "reason must be UTF-8 text"))?;
+        .map_err(|_| Error::new(Code::InvalidReason, "reason must be UTF-8 text"))?;
     let view = state
         .archive
         .add_version(&caller.ctx, &id, &reason, file)
@@ -232,10 +232,7 @@ pub async fn disposal(
 ) -> Result<HttpResponse> {
     let format = query.format.as_deref().unwrap_or("json");
     if !matches!(format, "json" | "csv" | "pdf") {
-        return Err(Error::bad_request(
-            "invalid_format",
-            "format: json, csv or pdf",
-        ));
+        return Err(Error::new(Code::InvalidFormat, "format: json, csv or pdf"));
     }
     let d = state.archive.disposal(&caller.ctx, &id).await?;
     let (content_type, body) = match format {

@@ -18,11 +18,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     {
         Ok(_) => HttpResponse::Ok()
             .json(json!({"status": "ready", "documents": state.archive.catalog().len()})),
-        Err(_) => crate::error::error_response(
-            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
-            "storage_unavailable",
-            "the object store is unavailable",
-        ),
+        Err(e) => actix_web::ResponseError::error_response(&e),
     }
 }
 

@@ -19,7 +19,7 @@ mod vehicles;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::error::Error;
+use crate::error::{Code, Error};
 
 /// Headers every response carries unless its handler set them (spec §6): no
 /// content sniffing, no caching (every answer but health is someone's data),
@@ -122,11 +122,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
     cfg.app_data(json_config(max_json_bytes))
         .app_data(
             web::QueryConfig::default()
-                .error_handler(|e, _| Error::bad_request("invalid_query", e.to_string()).into()),
+                .error_handler(|e, _| Error::new(Code::InvalidQuery, e.to_string()).into()),
         )
         .app_data(
             web::PathConfig::default()
-                .error_handler(|e, _| Error::bad_request("invalid_path", e.to_string()).into()),
+                .error_handler(|e, _| Error::new(Code::InvalidPath, e.to_string()).into()),
         )
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
@@ -202,18 +202,15 @@ fn json_config(limit: usize) -> web::JsonConfig {
             use actix_web::error::JsonPayloadError as J;
             let e = match &err {
                 J::OverflowKnownLength { .. } | J::Overflow { .. } => {
-                    Error::too_large("body_too_large", err.to_string())
+                    Error::new(Code::BodyTooLarge, err.to_string())
                 }
                 J::ContentType => Error::new(
-                    crate::error::ErrorKind::UnsupportedMediaType,
-                    "unsupported_media_type",
+                    Code::UnsupportedMediaType,
                     "expected Content-Type: application/json",
                 ),
-                J::Deserialize(de) if de.is_data() => {
-                    Error::invalid("invalid_body", de.to_string())
-                }
-                J::Deserialize(de) => Error::bad_request("invalid_json", de.to_string()),
-                _ => Error::bad_request("invalid_body", err.to_string()),
+                J::Deserialize(de) if de.is_data() => Error::new(Code::InvalidBody, de.to_string()),
+                J::Deserialize(de) => Error::new(Code::InvalidJson, de.to_string()),
+                _ => Error::new(Code::UnreadableBody, err.to_string()),
             };
             e.into()
         })
@@ -225,9 +222,5 @@ async fn not_found(req: HttpRequest) -> HttpResponse {
         req.method(),
         crate::domain::people::truncate(req.path(), 100)
     );
-    crate::error::error_response(
-        actix_web::http::StatusCode::NOT_FOUND,
-        "not_found",
-        &message,
-    )
+    actix_web::ResponseError::error_response(&Error::new(crate::error::Code::NotFound, message))
 }

@@ -12,19 +12,18 @@ use futures_util::stream::LocalBoxStream;
 use futures_util::{StreamExt, TryStreamExt};
 
 use crate::archive::Upload;
-use crate::error::{Error, ErrorKind};
+use crate::error::{Code, Error};
 
 pub fn multipart_error(e: MultipartError) -> Error {
     match e {
         MultipartError::ContentTypeMissing
         | MultipartError::ContentTypeParse
         | MultipartError::ContentTypeIncompatible => Error::new(
-            ErrorKind::UnsupportedMediaType,
-            "unsupported_media_type",
+            Code::UnsupportedMediaType,
             "expected Content-Type: multipart/form-data",
         ),
-        other => Error::bad_request(
-            "invalid_multipart",
+        other => Error::new(
+            Code::InvalidMultipart,
             format!("malformed multipart body: {other}"),
         ),
     }
@@ -37,8 +36,8 @@ pub async fn read_part(mut field: Field, limit: usize) -> Result<Vec<u8>, Error>
     while let Some(chunk) = field.next().await {
         let chunk = chunk.map_err(multipart_error)?;
         if buf.len() + chunk.len() > limit {
-            return Err(Error::too_large(
-                "part_too_large",
+            return Err(Error::new(
+                Code::PartTooLarge,
                 format!("the `{name}` part is larger than {limit} bytes"),
             ));
         }
@@ -49,8 +48,8 @@ pub async fn read_part(mut field: Field, limit: usize) -> Result<Vec<u8>, Error>
 
 fn duplicate_part(name: &str) -> Error {
     let name = crate::domain::people::truncate(name, 40);
-    Error::bad_request(
-        "duplicate_part",
+    Error::new(
+        Code::DuplicatePart,
         format!(
             "the multipart part `{name}` is one too many: send one metadata (or reason) part and one file per request"
         ),
@@ -59,8 +58,8 @@ fn duplicate_part(name: &str) -> Error {
 
 fn unknown_part(name: &str) -> Error {
     let name = crate::domain::people::truncate(name, 40);
-    Error::bad_request(
-        "unknown_part",
+    Error::new(
+        Code::UnknownPart,
         format!("unexpected multipart part `{name}`"),
     )
 }
@@ -89,10 +88,7 @@ pub async fn text_then_file(
         Some(field) if field.name() == Some("file") => Ok((value, upload(field, payload))),
         Some(field) if field.name() == Some(text) => Err(duplicate_part(text)),
         Some(field) => Err(unknown_part(field.name().unwrap_or(""))),
-        None => Err(Error::bad_request(
-            "file_missing",
-            "a `file` part is required",
-        )),
+        None => Err(Error::new(Code::FileMissing, "a `file` part is required")),
     }
 }
 

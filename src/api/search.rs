@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::auth::extractor::{Authorized, perm};
 use crate::domain::{Branch, Plate};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::index::{SearchRequest, Sort};
 use crate::startup::AppState;
 
@@ -32,7 +32,7 @@ pub struct SearchParams {
 }
 
 fn parse(params: SearchParams, state: &AppState) -> Result<SearchRequest> {
-    let bad = |code: &'static str, m: String| Error::bad_request(code, m);
+    let bad = |code: Code, m: String| Error::new(code, m);
     let q = params
         .q
         .map(|q| q.trim().to_string())
@@ -41,7 +41,7 @@ fn parse(params: SearchParams, state: &AppState) -> Result<SearchRequest> {
         .is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS)
     {
         return Err(bad(
-            "query_too_long",
+            Code::QueryTooLong,
             format!("q: at most {MAX_QUERY_CHARS} characters"),
         ));
     }
@@ -49,7 +49,7 @@ fn parse(params: SearchParams, state: &AppState) -> Result<SearchRequest> {
         && state.archive.scheme().get(c).is_none()
     {
         return Err(bad(
-            "invalid_category",
+            Code::InvalidCategory,
             format!(
                 "category: unknown code `{}`",
                 crate::domain::people::truncate(c, 10)
@@ -61,13 +61,13 @@ fn parse(params: SearchParams, state: &AppState) -> Result<SearchRequest> {
         .as_deref()
         .map(Branch::parse)
         .transpose()
-        .map_err(|e| bad("invalid_branch", e))?;
+        .map_err(|e| bad(Code::InvalidBranch, e))?;
     let plate = params
         .plate
         .as_deref()
         .map(Plate::parse)
         .transpose()
-        .map_err(|e| bad("invalid_plate", e))?;
+        .map_err(|e| bad(Code::InvalidPlate, e))?;
     let vin = params
         .vin
         .as_deref()
@@ -77,25 +77,25 @@ fn parse(params: SearchParams, state: &AppState) -> Result<SearchRequest> {
     let per_page = params.per_page.unwrap_or(20);
     if page == 0 || !(1..=100).contains(&per_page) {
         return Err(bad(
-            "invalid_page",
+            Code::InvalidPage,
             "page starts at 1; per_page is 1 to 100".into(),
         ));
     }
     if page.saturating_mul(per_page) > MAX_DEPTH {
         return Err(bad(
-            "invalid_page",
+            Code::InvalidPage,
             format!("results beyond the first {MAX_DEPTH} cannot be paged to; narrow the search"),
         ));
     }
     if let (Some(f), Some(t)) = (params.from, params.to)
         && f > t
     {
-        return Err(bad("invalid_dates", "from is after to".into()));
+        return Err(bad(Code::InvalidDates, "from is after to".into()));
     }
     let sort = match params.sort.as_deref() {
         None | Some("relevance") => Sort::Relevance,
         Some("date") => Sort::Date,
-        Some(_) => return Err(bad("invalid_sort", "sort: relevance or date".into())),
+        Some(_) => return Err(bad(Code::InvalidSort, "sort: relevance or date".into())),
     };
     Ok(SearchRequest {
         q,

@@ -28,7 +28,7 @@ use super::Archive;
 use crate::audit::{Context, Outcome};
 use crate::auth::{Action, Principal};
 use crate::domain::{Branch, DocumentId, Level, Vin};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::storage::envelope::Keyring;
 use crate::storage::manifest::Manifest;
 use crate::storage::{BlobStore, read_sealed, write_sealed};
@@ -255,15 +255,15 @@ impl Archive {
     pub async fn request_access(&self, ctx: &Context, new: NewRequest) -> Result<AccessRequest> {
         let p = self.require(ctx, Action::AccessRequest).await?;
         let purpose = super::filing::check_reason(&new.purpose).map_err(|_| {
-            Error::invalid(
-                "purpose_required",
+            Error::new(
+                Code::PurposeRequired,
                 "purpose: say what the access is for (1-1000 characters)",
             )
         })?;
         let days = new.days.unwrap_or(self.access_limits.default_days);
         if days == 0 || days > self.access_limits.max_days {
-            return Err(Error::invalid(
-                "invalid_days",
+            return Err(Error::new(
+                Code::InvalidDays,
                 format!("days: 1 to {}", self.access_limits.max_days),
             ));
         }
@@ -284,7 +284,7 @@ impl Archive {
             },
             (None, Some(vin)) => {
                 let vin = Vin::parse(vin)
-                    .map_err(|e| Error::invalid("invalid_vin", format!("vin: {e}")))?;
+                    .map_err(|e| Error::new(Code::InvalidRequest, format!("vin: {e}")))?;
                 let docs = self.catalog.by_vin(vin.as_str()).await?;
                 let mut branches: Vec<Branch> = docs.iter().map(|m| m.branch.clone()).collect();
                 branches.sort();
@@ -292,8 +292,8 @@ impl Archive {
                 (None, None, Some(vin.to_string()), branches)
             }
             _ => {
-                return Err(Error::invalid(
-                    "invalid_request",
+                return Err(Error::new(
+                    Code::InvalidRequest,
                     "give either document_id or vin",
                 ));
             }
@@ -383,8 +383,8 @@ impl Archive {
             _ => "access.revoke",
         };
         if note.as_ref().is_some_and(|n| n.chars().count() > 1000) {
-            return Err(Error::invalid(
-                "invalid_note",
+            return Err(Error::new(
+                Code::InvalidNote,
                 "note: at most 1000 characters",
             ));
         }
@@ -421,8 +421,8 @@ impl Archive {
             match (r.status, to) {
                 (Status::Pending, Status::Approved | Status::Rejected)
                 | (Status::Approved, Status::Revoked) => None,
-                (from, _) => Some(Error::conflict(
-                    "invalid_state",
+                (from, _) => Some(Error::new(
+                    Code::InvalidState,
                     format!("the request is {from:?}, it cannot become {to:?}").to_lowercase(),
                 )),
             }

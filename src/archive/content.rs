@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Archive, Upload, UploadStream};
 use crate::domain::DocumentId;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::extract;
 use crate::storage::blob::ObjectWriter;
 use crate::storage::envelope::{DataKey, WrappedKey};
@@ -108,8 +108,8 @@ impl Archive {
             let piece = piece?;
             size += piece.len() as u64;
             if size > self.limits.max_upload_bytes {
-                return Err(Error::too_large(
-                    "file_too_large",
+                return Err(Error::new(
+                    Code::FileTooLarge,
                     format!(
                         "the file is larger than the limit of {} bytes",
                         self.limits.max_upload_bytes
@@ -132,8 +132,8 @@ impl Archive {
             }
         }
         if size == 0 {
-            return Err(Error::invalid(
-                "empty_file",
+            return Err(Error::new(
+                Code::EmptyFile,
                 "the file is empty (0 bytes); nothing was filed",
             ));
         }

@@ -18,7 +18,7 @@ use super::Archive;
 use crate::audit::{Context, Outcome};
 use crate::auth::Action;
 use crate::domain::DocumentId;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::storage::manifest::{Tombstone, content_path, manifest_path, tombstone_path};
 use crate::storage::{read_sealed, write_sealed};
 
@@ -101,8 +101,8 @@ impl Archive {
         let p = self.require(ctx, Action::DisposalsPropose).await?;
         let reason = super::filing::check_reason(&proposal.reason)?;
         if proposal.document_ids.is_empty() || proposal.document_ids.len() > 1000 {
-            return Err(Error::invalid(
-                "invalid_batch",
+            return Err(Error::new(
+                Code::InvalidBatch,
                 "document_ids: 1 to 1000 documents",
             ));
         }
@@ -113,14 +113,14 @@ impl Archive {
             let (entry, _) = self.visible(ctx, &p, key, "disposal.propose").await?;
             let m = &entry.manifest;
             if m.legal_hold.is_some() {
-                return Err(Error::invalid(
-                    "legal_hold",
+                return Err(Error::new(
+                    Code::LegalHold,
                     format!("{} is on legal hold and cannot be disposed", m.archive_no),
                 ));
             }
             if m.retention_until >= today {
-                return Err(Error::invalid(
-                    "retention_running",
+                return Err(Error::new(
+                    Code::RetentionRunning,
                     format!("{} is kept until {}", m.archive_no, m.retention_until),
                 ));
             }
@@ -131,8 +131,8 @@ impl Archive {
                 .iter()
                 .find(|d| d.documents.iter().any(|l| l.document_id == m.id))
             {
-                return Err(Error::conflict(
-                    "already_proposed",
+                return Err(Error::new(
+                    Code::AlreadyProposed,
                     format!(
                         "{} is already in disposal batch {} awaiting approval",
                         m.archive_no, other.id
@@ -190,15 +190,15 @@ impl Archive {
             .iter()
             .all(|l| crate::domain::Branch::parse(&l.branch).is_ok_and(|b| p.branch.covers(&b)));
         let refusal = if d.status != DisposalStatus::Proposed {
-            Some(Error::conflict(
-                "invalid_state",
+            Some(Error::new(
+                Code::InvalidState,
                 "only a batch awaiting approval can be rejected",
             ))
         } else if !covers_all {
             Some(Error::forbidden("the batch holds another branch's records"))
         } else if note.as_ref().is_some_and(|n| n.chars().count() > 1000) {
-            Some(Error::invalid(
-                "invalid_note",
+            Some(Error::new(
+                Code::InvalidNote,
                 "note: at most 1000 characters",
             ))
         } else {
@@ -283,8 +283,8 @@ impl Archive {
                 "the proposer of a disposal cannot approve it (两人监销)",
             ))
         } else if d.status != DisposalStatus::Proposed {
-            Some(Error::conflict(
-                "invalid_state",
+            Some(Error::new(
+                Code::InvalidState,
                 match d.status {
                     DisposalStatus::Rejected => "the disposal was rejected; propose a new batch",
                     _ => "the disposal was already executed",
@@ -306,8 +306,8 @@ impl Archive {
             for l in &d.documents {
                 match self.catalog.get(l.document_id).await? {
                     Some(m) if m.legal_hold.is_some() => {
-                        held = Some(Error::invalid(
-                            "legal_hold",
+                        held = Some(Error::new(
+                            Code::LegalHold,
                             format!("{} was put on legal hold after the proposal", l.archive_no),
                         ));
                         break;
@@ -316,8 +316,8 @@ impl Archive {
                     // Gone by this batch's own interrupted run: it resumes.
                     None if self.disposed_by(l.document_id).await?.as_deref() == Some(id) => {}
                     None => {
-                        held = Some(Error::conflict(
-                            "already_disposed",
+                        held = Some(Error::new(
+                            Code::AlreadyDisposed,
                             format!("{} was already disposed by another batch", l.archive_no),
                         ));
                         break;

@@ -10,7 +10,7 @@ use crate::audit::{Context, Outcome};
 use crate::auth::Action;
 use crate::domain::DocumentId;
 use crate::domain::metadata::{Metadata, MetadataError, changed_fields};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::storage::manifest::{Correction, FORMAT, Manifest, Version, manifest_path};
 
 /// A metadata correction as a clerk sends it.
@@ -23,22 +23,22 @@ pub struct CorrectionRequest {
 
 fn metadata_error(e: MetadataError) -> Error {
     match e {
-        MetadataError::Syntax(_) => Error::bad_request("invalid_json", e.to_string()),
-        MetadataError::Invalid { .. } => Error::invalid("invalid_metadata", e.to_string()),
+        MetadataError::Syntax(_) => Error::new(Code::InvalidJson, e.to_string()),
+        MetadataError::Invalid { .. } => Error::new(Code::InvalidMetadata, e.to_string()),
     }
 }
 
 pub(super) fn check_reason(reason: &str) -> Result<String> {
     let reason = reason.trim();
     if reason.is_empty() {
-        return Err(Error::invalid(
-            "reason_required",
+        return Err(Error::new(
+            Code::ReasonRequired,
             "reason: a reason is required",
         ));
     }
     if reason.chars().count() > 1000 || reason.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(Error::invalid(
-            "invalid_reason",
+        return Err(Error::new(
+            Code::InvalidReason,
             "reason: at most 1000 characters, no control characters",
         ));
     }
@@ -74,8 +74,8 @@ impl Archive {
             .expect("checked by Metadata::from_json");
         let branch = metadata.branch.clone().unwrap_or_else(|| p.branch.clone());
         if branch.is_all() {
-            return refuse(Error::invalid(
-                "branch_required",
+            return refuse(Error::new(
+                Code::BranchRequired,
                 "branch: group-level clerks must name the document's branch",
             ))
             .await;
@@ -282,8 +282,8 @@ impl Archive {
         let mut fields = vec![];
         changed_fields(&old, &new, "", &mut fields);
         if fields.is_empty() {
-            return fail(Error::invalid(
-                "no_change",
+            return fail(Error::new(
+                Code::NothingToCorrect,
                 "changes: the correction changes nothing",
             ))
             .await;

@@ -26,7 +26,7 @@ use crate::auth::policy::{DocScope, Subject};
 use crate::auth::{Action, Policy, Principal};
 use crate::clock::Clock;
 use crate::domain::Classification;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::index::SearchIndex;
 use crate::storage::BlobStore;
 use crate::storage::envelope::Keyring;
@@ -153,7 +153,7 @@ impl Archive {
     fn principal<'a>(&self, ctx: &'a Context) -> Result<&'a Principal> {
         ctx.principal
             .as_ref()
-            .ok_or_else(|| Error::unauthenticated("unauthenticated", "a token is required"))
+            .ok_or_else(|| Error::new(Code::Unauthenticated, "a token is required"))
     }
 
     /// Refuses, with a record, a caller whose roles do not allow `action`.

@@ -7,7 +7,7 @@ use super::views::{Content, ContentBody, DocumentSummary, DocumentView, VersionV
 use crate::audit::{Context, Outcome};
 use crate::auth::Action;
 use crate::domain::Vin;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 
 /// Notes the access grant a read relied on, if any ("grant use" in the log).
 fn with_grant(event: crate::audit::Event, grant: &Option<String>) -> crate::audit::Event {
@@ -126,7 +126,7 @@ impl Archive {
         vin: &str,
     ) -> Result<Vec<DocumentSummary>> {
         let p = self.require(ctx, Action::DocumentsRead).await?;
-        let vin = Vin::parse(vin).map_err(|e| Error::bad_request("invalid_vin", e))?;
+        let vin = Vin::parse(vin).map_err(|e| Error::new(Code::InvalidVin, e))?;
         let granted = self.granted_ids(&p).await;
         let mut docs: Vec<_> = self
             .catalog

@@ -9,7 +9,7 @@ use super::Archive;
 use super::views::{DocumentSummary, DocumentView};
 use crate::audit::{Context, Outcome};
 use crate::auth::Action;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::storage::manifest::{LegalHold, manifest_path};
 
 #[derive(Debug, Deserialize)]
@@ -52,10 +52,10 @@ impl Archive {
                 "not on hold"
             };
             self.audit
-                .record(event(Outcome::Error).detail(json!({"code": "no_change"})))
+                .record(event(Outcome::Error).detail(json!({"code": Code::NoChange})))
                 .await?;
-            return Err(Error::conflict(
-                "no_change",
+            return Err(Error::new(
+                Code::NoChange,
                 format!("the document is {state}"),
             ));
         }

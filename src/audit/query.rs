@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::checkpoint::{self, AuditSigner, Checkpoint};
 use super::{AuditLog, Context, Outcome, VerifyReport};
 use crate::auth::{Action, Policy};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::storage::BlobStore;
 use crate::storage::envelope::Keyring;
 
@@ -169,7 +169,7 @@ impl Auditing {
         let p = ctx
             .principal
             .as_ref()
-            .ok_or_else(|| Error::unauthenticated("unauthenticated", "a token is required"))?;
+            .ok_or_else(|| Error::new(Code::Unauthenticated, "a token is required"))?;
         if self.policy.permits(&p.roles, Action::AuditRead) {
             return Ok(());
         }

@@ -12,7 +12,7 @@ use super::recovery::settle;
 use super::scan::{Touched, scan};
 use super::{Event, Record};
 use crate::domain::free_text::mask_free_text;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 
 /// Most records written under one `fdatasync`.
 const MAX_BATCH: usize = 1024;
@@ -204,8 +204,8 @@ impl AuditLog {
             .insert(&event.request_id);
         let (done, wait) = oneshot::channel();
         let unavailable = || {
-            Error::unavailable(
-                "audit_unavailable",
+            Error::new(
+                Code::AuditUnavailable,
                 "the retrieval log cannot record this access; it was refused",
             )
         };

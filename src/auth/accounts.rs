@@ -8,7 +8,7 @@ use super::tokens::{TokenError, TokenIssuer};
 use super::users::{NewUser, User, UserChange, UserStore};
 use super::{Action, Policy, Principal};
 use crate::audit::{AuditLog, Context, Outcome};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 
 pub struct Accounts {
     pub users: UserStore,
@@ -109,8 +109,8 @@ impl Accounts {
         };
         let Some(token) = token else {
             self.audit.record(refuse("missing", None)).await?;
-            return Err(Error::unauthenticated(
-                "unauthenticated",
+            return Err(Error::new(
+                Code::Unauthenticated,
                 "an Authorization: Bearer token is required",
             ));
         };
@@ -130,14 +130,14 @@ impl Accounts {
                     "invalid"
                 };
                 self.audit.record(refuse(why, None)).await?;
-                return Err(Error::unauthenticated("invalid_token", e.to_string()));
+                return Err(Error::new(Code::InvalidToken, e.to_string()));
             }
         };
         let sub = claims.sub.as_str();
         let Some((principal, disabled, valid_after)) = self.users.principal(sub).await else {
             self.audit.record(refuse("unknown user", Some(sub))).await?;
-            return Err(Error::unauthenticated(
-                "invalid_token",
+            return Err(Error::new(
+                Code::InvalidToken,
                 "the token's user does not exist",
             ));
         };
@@ -145,8 +145,8 @@ impl Accounts {
             self.audit
                 .record(refuse("issued before an account change", Some(sub)))
                 .await?;
-            return Err(Error::unauthenticated(
-                "token_revoked",
+            return Err(Error::new(
+                Code::TokenRevoked,
                 "this token was issued before a change to the account; log in again",
             ));
         }
@@ -154,10 +154,7 @@ impl Accounts {
             self.audit
                 .record(refuse("user disabled", Some(sub)))
                 .await?;
-            return Err(Error::unauthenticated(
-                "user_disabled",
-                "this account is disabled",
-            ));
+            return Err(Error::new(Code::UserDisabled, "this account is disabled"));
         }
         // An account stored before the rule existed may still combine admin
         // with another role: it is refused until an administrator fixes it.
@@ -183,8 +180,8 @@ impl Accounts {
                     None,
                 ))
                 .await?;
-            return Err(Error::unauthenticated(
-                "invalid_token",
+            return Err(Error::new(
+                Code::InvalidToken,
                 TokenError::Invalid.to_string(),
             ));
         };
@@ -197,7 +194,7 @@ impl Accounts {
                     TokenError::Unmapped(m) => format!("external: {m}"),
                 };
                 self.audit.record(refuse(&why, None)).await?;
-                return Err(Error::unauthenticated("invalid_token", e.to_string()));
+                return Err(Error::new(Code::InvalidToken, e.to_string()));
             }
         };
         // A provider must not speak for a local account (say, the bootstrap admin).
@@ -208,8 +205,8 @@ impl Accounts {
                     Some(&principal.username),
                 ))
                 .await?;
-            return Err(Error::unauthenticated(
-                "invalid_token",
+            return Err(Error::new(
+                Code::InvalidToken,
                 "the token's user name belongs to a local account",
             ));
         }
@@ -236,8 +233,7 @@ impl Accounts {
                 .record(ctx.event("auth.login_locked", Outcome::Denied).user(&who))
                 .await?;
             return Err(Error::new(
-                crate::error::ErrorKind::TooManyRequests,
-                "too_many_attempts",
+                Code::TooManyAttempts,
                 "too many failed logins for this user or address; try again later",
             ));
         }
@@ -270,8 +266,8 @@ impl Accounts {
                 self.audit
                     .record(ctx.event("auth.login_failed", Outcome::Denied).user(&who))
                     .await?;
-                Err(Error::unauthenticated(
-                    "invalid_credentials",
+                Err(Error::new(
+                    Code::InvalidCredentials,
                     "unknown user, wrong password, or disabled account",
                 ))
             }
@@ -282,7 +278,7 @@ impl Accounts {
         let p = ctx
             .principal
             .as_ref()
-            .ok_or_else(|| Error::unauthenticated("unauthenticated", "a token is required"))?;
+            .ok_or_else(|| Error::new(Code::Unauthenticated, "a token is required"))?;
         self.audit
             .record(ctx.event("auth.me", Outcome::Allowed))
             .await?;
@@ -293,7 +289,7 @@ impl Accounts {
         let p = ctx
             .principal
             .as_ref()
-            .ok_or_else(|| Error::unauthenticated("unauthenticated", "a token is required"))?;
+            .ok_or_else(|| Error::new(Code::Unauthenticated, "a token is required"))?;
         if self.policy.permits(&p.roles, Action::UsersManage) {
             return Ok(p.username.clone());
         }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Code, Error, Result};
 
 pub struct HashPool {
     permits: Arc<Semaphore>,
@@ -21,8 +21,7 @@ pub struct HashPool {
 
 fn busy() -> Error {
     Error::new(
-        ErrorKind::Unavailable,
-        "busy",
+        Code::Busy,
         "the server is busy checking passwords; try again in a moment",
     )
 }
@@ -105,7 +104,7 @@ mod tests {
         let refused = pool.run(|| 3).await.expect_err("the queue is full");
         assert_eq!(
             (refused.kind, refused.code),
-            (ErrorKind::Unavailable, "busy")
+            (crate::error::ErrorKind::Unavailable, Code::Busy)
         );
         tx.send(()).unwrap();
         assert!(running.await.unwrap().is_ok());

@@ -16,7 +16,7 @@ use tokio::sync::{Mutex, RwLock};
 
 use super::policy::Subject;
 use crate::domain::{Branch, Level, Role};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::storage::envelope::Keyring;
 use crate::storage::{BlobStore, read_sealed, write_sealed};
 
@@ -130,8 +130,8 @@ fn check_username(name: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::invalid(
-            "invalid_username",
+        Err(Error::new(
+            Code::InvalidUsername,
             "username: 2-64 letters, digits, '.', '_' or '-'",
         ))
     }
@@ -142,8 +142,8 @@ fn check_password(pw: &str) -> Result<()> {
     if (10..=256).contains(&n) {
         Ok(())
     } else {
-        Err(Error::invalid(
-            "weak_password",
+        Err(Error::new(
+            Code::WeakPassword,
             "password: 10 to 256 characters",
         ))
     }
@@ -151,12 +151,12 @@ fn check_password(pw: &str) -> Result<()> {
 
 fn check_roles(roles: &[Role]) -> Result<()> {
     if roles.is_empty() {
-        return Err(Error::invalid("invalid_roles", "roles: at least one role"));
+        return Err(Error::new(Code::InvalidRoles, "roles: at least one role"));
     }
     let mut distinct = roles.to_vec();
     distinct.sort();
     distinct.dedup();
-    Role::separation_of_duties(&distinct).map_err(|why| Error::invalid("invalid_roles", why))
+    Role::separation_of_duties(&distinct).map_err(|why| Error::new(Code::InvalidRoles, why))
 }
 
 /// Hashes a password with Argon2id (run it off the async threads: it takes ~50 ms).
@@ -258,8 +258,8 @@ impl UserStore {
         let mut users = self.users.read().await.clone();
         // Names are unique in any letter case: `Admin` cannot stand beside `admin`.
         if let Some(taken) = users.keys().find(|k| k.eq_ignore_ascii_case(&new.username)) {
-            return Err(Error::conflict(
-                "user_exists",
+            return Err(Error::new(
+                Code::UserExists,
                 format!("user {taken} already exists"),
             ));
         }

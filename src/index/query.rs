@@ -18,7 +18,7 @@ use super::analysis::{bigram_tokens, char_tokens, is_cjk, normalize, words};
 use super::document::{epoch_day, pii_key};
 use super::schema::Fields;
 use crate::domain::{ArchiveNo, Branch, Level, Plate};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Sort {
@@ -195,13 +195,13 @@ fn word_query(
 pub fn vin_key(raw: &str) -> Result<String> {
     let v = raw.trim().to_ascii_uppercase();
     if !matches!(v.len(), 6 | 8 | 17) || !v.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(Error::bad_request(
-            "invalid_vin",
+        return Err(Error::new(
+            Code::InvalidVin,
             "vin: the full 17-character VIN, or its last 6 or 8 characters",
         ));
     }
     if v.len() == 17 {
-        crate::domain::Vin::parse(&v).map_err(|e| Error::bad_request("invalid_vin", e))?;
+        crate::domain::Vin::parse(&v).map_err(|e| Error::new(Code::InvalidVin, e))?;
     }
     Ok(v)
 }
@@ -241,8 +241,8 @@ pub fn build(
         // A query of nothing searchable (`🚗`, `！`, `*`) must not quietly
         // become "everything you may see".
         if words.is_empty() {
-            return Err(Error::bad_request(
-                "empty_query",
+            return Err(Error::new(
+                Code::EmptyQuery,
                 "q: nothing searchable in the query (letters, digits or Chinese characters)",
             ));
         }

@@ -26,7 +26,7 @@ use secrecy::ExposeSecret;
 
 use super::local_write::LocalWrite;
 use crate::config::StorageConfig;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 
 /// Objects up to this size are written with one request; larger ones stream as a
 /// multipart upload in parts of this size (S3 needs at least 5 MiB per part).
@@ -237,8 +237,8 @@ impl BlobStore {
             .await
         {
             Ok(_) => Ok(()),
-            Err(object_store::Error::AlreadyExists { .. }) => Err(Error::conflict(
-                "already_exists",
+            Err(object_store::Error::AlreadyExists { .. }) => Err(Error::new(
+                Code::AlreadyExists,
                 format!("object {path} already exists and is never overwritten"),
             )),
             Err(e) => Err(e.into()),
@@ -328,7 +328,7 @@ fn local_failed(e: std::io::Error) -> Error {
     if e.kind() == std::io::ErrorKind::StorageFull {
         return Error::storage_full().with_source(e);
     }
-    Error::unavailable("storage_unavailable", "the object store is unavailable").with_source(e)
+    Error::new(Code::StorageUnavailable, "the object store is unavailable").with_source(e)
 }
 
 impl ObjectWriter {
@@ -407,7 +407,7 @@ fn file_stream(
     range: std::ops::Range<u64>,
 ) -> BoxStream<'static, Result<Bytes>> {
     let failed = |e: std::io::Error| {
-        Error::unavailable("storage_unavailable", "the object store is unavailable").with_source(e)
+        Error::new(Code::StorageUnavailable, "the object store is unavailable").with_source(e)
     };
     futures_util::stream::try_unfold((file, range), move |(mut file, range)| async move {
         if range.start >= range.end {
