@@ -227,6 +227,13 @@ impl fmt::Display for Code {
     }
 }
 
+/// Compares with the code as it appears in a body (`code == "not_found"`).
+impl PartialEq<&str> for Code {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 impl Serialize for Code {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
@@ -282,6 +289,15 @@ impl Error {
     /// An unexpected failure: the message is for the log, never for the client.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(Code::Internal, message)
+    }
+
+    /// The message and its cause, for an operator (start-up failures, logs);
+    /// never for a client.
+    pub fn describe(&self) -> String {
+        match &self.source {
+            Some(s) => format!("{}: {s}", self.message),
+            None => self.message.clone(),
+        }
     }
 
     pub fn message(&self) -> &str {

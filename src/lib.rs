@@ -22,6 +22,7 @@ pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod config;
+#[cfg(any(test, feature = "test-support"))]
 pub mod corpus;
 pub mod domain;
 pub mod error;
@@ -29,5 +30,7 @@ pub mod extract;
 pub mod index;
 pub mod memory;
 pub mod metrics;
+pub mod open;
+pub mod schedules;
 pub mod startup;
 pub mod storage;

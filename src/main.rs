@@ -151,17 +151,15 @@ fn reindex(config: Config) -> anyhow::Result<()> {
         std::fs::remove_dir_all(&dir)?;
     }
     // From the store alone: the catalog snapshot is derived data too.
-    dangan::archive::catalog::snapshot::remove(
-        &config.data_dir.join(dangan::startup::SNAPSHOT_FILE),
-    )?;
+    dangan::archive::catalog::snapshot::remove(&config.data_dir.join(dangan::open::SNAPSHOT_FILE))?;
     actix_web::rt::System::new().block_on(async move {
         let state =
-            dangan::startup::open_state(config, std::sync::Arc::new(dangan::clock::SystemClock))
+            dangan::open::open_state(config, std::sync::Arc::new(dangan::clock::SystemClock))
                 .await
                 .map_err(anyhow::Error::msg)?;
         println!(
             "search index rebuilt: {} documents",
-            state.archive.index().num_docs()
+            state.services.search.indexed_documents()
         );
         state.close().await;
         Ok(())
@@ -171,12 +169,13 @@ fn reindex(config: Config) -> anyhow::Result<()> {
 fn fixity(config: Config) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         let state =
-            dangan::startup::open_state(config, std::sync::Arc::new(dangan::clock::SystemClock))
+            dangan::open::open_state(config, std::sync::Arc::new(dangan::clock::SystemClock))
                 .await
                 .map_err(anyhow::Error::msg)?;
         let ctx = dangan::audit::Context::anonymous("fixity-cli".into(), "local".into());
         let report = state
-            .archive
+            .services
+            .maintenance
             .fixity_check(&ctx, 0)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -193,11 +192,12 @@ fn fixity(config: Config) -> anyhow::Result<()> {
 fn rotate(config: Config) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         let state =
-            dangan::startup::open_state(config, std::sync::Arc::new(dangan::clock::SystemClock))
+            dangan::open::open_state(config, std::sync::Arc::new(dangan::clock::SystemClock))
                 .await
                 .map_err(anyhow::Error::msg)?;
         let report = state
-            .archive
+            .services
+            .maintenance
             .rotate_keys(&dangan::audit::Context::anonymous(
                 "keys-rotate".into(),
                 "local".into(),

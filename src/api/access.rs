@@ -4,21 +4,16 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::archive::AccessRequests;
 use crate::archive::access::{NewRequest, Status};
 use crate::auth::extractor::{Authorized, AuthorizedJson, perm};
 use crate::error::{Code, Error, Result};
-use crate::startup::AppState;
 
 pub async fn create(
     request: AuthorizedJson<perm::AccessRequest, NewRequest>,
-    state: web::Data<AppState>,
+    access: web::Data<AccessRequests>,
 ) -> Result<HttpResponse> {
-    Ok(HttpResponse::Created().json(
-        state
-            .archive
-            .request_access(&request.ctx, request.body)
-            .await?,
-    ))
+    Ok(HttpResponse::Created().json(access.request_access(&request.caller, request.body).await?))
 }
 
 #[derive(Deserialize)]
@@ -29,13 +24,10 @@ pub struct ListParams {
 
 pub async fn list(
     caller: Authorized<perm::AccessRequest>,
-    state: web::Data<AppState>,
+    access: web::Data<AccessRequests>,
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse> {
-    let requests = state
-        .archive
-        .list_access(&caller.ctx, params.status)
-        .await?;
+    let requests = access.list_access(&caller, params.status).await?;
     Ok(HttpResponse::Ok().json(json!({"requests": requests})))
 }
 
@@ -62,41 +54,38 @@ fn note(body: &[u8]) -> Result<Option<String>> {
 
 async fn decide(
     caller: Authorized<perm::AccessDecide>,
-    state: web::Data<AppState>,
+    access: web::Data<AccessRequests>,
     id: web::Path<String>,
     body: web::Bytes,
     to: Status,
 ) -> Result<HttpResponse> {
-    let decided = state
-        .archive
-        .decide(&caller.ctx, &id, to, note(&body)?)
-        .await?;
+    let decided = access.decide(&caller, &id, to, note(&body)?).await?;
     Ok(HttpResponse::Ok().json(decided))
 }
 
 pub async fn approve(
     caller: Authorized<perm::AccessDecide>,
-    state: web::Data<AppState>,
+    access: web::Data<AccessRequests>,
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse> {
-    decide(caller, state, id, body, Status::Approved).await
+    decide(caller, access, id, body, Status::Approved).await
 }
 
 pub async fn reject(
     caller: Authorized<perm::AccessDecide>,
-    state: web::Data<AppState>,
+    access: web::Data<AccessRequests>,
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse> {
-    decide(caller, state, id, body, Status::Rejected).await
+    decide(caller, access, id, body, Status::Rejected).await
 }
 
 pub async fn revoke(
     caller: Authorized<perm::AccessDecide>,
-    state: web::Data<AppState>,
+    access: web::Data<AccessRequests>,
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse> {
-    decide(caller, state, id, body, Status::Revoked).await
+    decide(caller, access, id, body, Status::Revoked).await
 }

@@ -4,22 +4,23 @@
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
+use crate::archive::Maintenance;
+use crate::archive::Search;
 use crate::auth::extractor::{Authorized, perm};
 use crate::error::Result;
-use crate::startup::AppState;
 
 pub async fn reindex(
     caller: Authorized<perm::IndexRebuild>,
-    state: web::Data<AppState>,
+    search: web::Data<Search>,
 ) -> Result<HttpResponse> {
-    let documents = state.archive.rebuild_index(&caller.ctx).await?;
+    let documents = search.rebuild_index(&caller).await?;
     Ok(HttpResponse::Ok().json(json!({"reindexed": documents})))
 }
 
 pub async fn key_rotation(
     caller: Authorized<perm::KeysRead>,
-    state: web::Data<AppState>,
+    maintenance: web::Data<Maintenance>,
 ) -> Result<HttpResponse> {
-    let rotation = state.archive.rotation_state(&caller.ctx).await?;
+    let rotation = maintenance.rotation_state(&caller).await?;
     Ok(HttpResponse::Ok().json(rotation))
 }

@@ -4,11 +4,11 @@ use actix_web::{HttpResponse, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
+use crate::archive::auditing::Auditing;
 use crate::audit::Outcome;
 use crate::audit::query::{EventFilter, MAX_PAGE, to_csv};
 use crate::auth::extractor::{Authorized, perm};
 use crate::error::{Code, Error, Result};
-use crate::startup::AppState;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -54,7 +54,7 @@ fn time(
 
 pub async fn events(
     caller: Authorized<perm::AuditRead>,
-    state: web::Data<AppState>,
+    auditing: web::Data<Auditing>,
     params: web::Query<EventParams>,
 ) -> Result<HttpResponse> {
     let p = params.into_inner();
@@ -71,8 +71,8 @@ pub async fn events(
         ));
     }
     let filter = EventFilter {
-        from: time(&p.from, false, "from", state.archive.calendar())?,
-        to: time(&p.to, true, "to", state.archive.calendar())?,
+        from: time(&p.from, false, "from", auditing.calendar())?,
+        to: time(&p.to, true, "to", auditing.calendar())?,
         user: p.user,
         document: p.document,
         vin: p.vin.map(|v| v.trim().to_ascii_uppercase()),
@@ -81,7 +81,7 @@ pub async fn events(
         cursor: p.cursor,
         limit,
     };
-    let page = state.auditing.events(&caller.ctx, filter).await?;
+    let page = auditing.events(&caller, filter).await?;
     if csv {
         let mut response = HttpResponse::Ok();
         if let Some(next) = page.next_cursor {
@@ -107,7 +107,7 @@ pub struct VerifyParams {
 
 pub async fn verify(
     caller: Authorized<perm::AuditRead>,
-    state: web::Data<AppState>,
+    auditing: web::Data<Auditing>,
     params: web::Query<VerifyParams>,
 ) -> Result<HttpResponse> {
     let held = params
@@ -116,14 +116,14 @@ pub async fn verify(
         .map(crate::audit::offline::parse_held_checkpoint)
         .transpose()
         .map_err(|e| Error::new(Code::InvalidCheckpoint, format!("checkpoint: {e}")))?;
-    Ok(HttpResponse::Ok().json(state.auditing.verify(&caller.ctx, held).await?))
+    Ok(HttpResponse::Ok().json(auditing.verify(&caller, held).await?))
 }
 
 pub async fn checkpoints(
     caller: Authorized<perm::AuditRead>,
-    state: web::Data<AppState>,
+    auditing: web::Data<Auditing>,
 ) -> Result<HttpResponse> {
-    Ok(HttpResponse::Ok().json(state.auditing.checkpoints(&caller.ctx).await?))
+    Ok(HttpResponse::Ok().json(auditing.checkpoints(&caller).await?))
 }
 
 #[cfg(test)]

@@ -3,9 +3,9 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
+use crate::auth::accounts::Accounts;
 use crate::auth::extractor::{Anonymous, Authorized, perm};
 use crate::error::Result;
-use crate::startup::AppState;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -16,19 +16,16 @@ pub struct LoginRequest {
 
 pub async fn login(
     Anonymous(ctx): Anonymous,
-    state: web::Data<AppState>,
+    accounts: web::Data<Accounts>,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse> {
-    let token = state
-        .accounts
-        .login(&ctx, &body.username, &body.password)
-        .await?;
+    let token = accounts.login(&ctx, &body.username, &body.password).await?;
     Ok(HttpResponse::Ok().json(token))
 }
 
 pub async fn me(
     caller: Authorized<perm::AuthMe>,
-    state: web::Data<AppState>,
+    accounts: web::Data<Accounts>,
 ) -> Result<HttpResponse> {
-    Ok(HttpResponse::Ok().json(state.accounts.me(&caller.ctx).await?))
+    Ok(HttpResponse::Ok().json(accounts.me(&caller).await?))
 }

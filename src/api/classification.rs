@@ -2,13 +2,13 @@
 
 use actix_web::{HttpResponse, web};
 
+use crate::archive::Documents;
 use crate::auth::extractor::{Authorized, perm};
 use crate::error::Result;
-use crate::startup::AppState;
 
 pub async fn get(
     caller: Authorized<perm::ClassificationRead>,
-    state: web::Data<AppState>,
+    documents: web::Data<Documents>,
 ) -> Result<HttpResponse> {
-    Ok(HttpResponse::Ok().json(state.archive.classification(&caller.ctx).await?))
+    Ok(HttpResponse::Ok().json(documents.classification(&caller).await?))
 }

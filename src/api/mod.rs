@@ -1,8 +1,9 @@
 //! HTTP: request and response types and handlers, one file per resource.
 //!
 //! A handler extracts the caller (its `Authorized<perm::X>` argument declares the
-//! permission the route needs), parses the request, calls one use case and maps
-//! the result. The route table below is the whole API surface.
+//! permission the route needs and hands the use case its proof), parses the
+//! request, calls one use case of the one service it receives, and maps the
+//! result. [`routes::ROUTES`] is the whole API surface.
 
 mod access;
 mod admin;
@@ -13,13 +14,22 @@ mod documents;
 mod health;
 pub mod multipart;
 pub mod openapi;
+mod records;
+pub mod routes;
 mod search;
 mod users;
 mod vehicles;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use std::sync::Arc;
+
+use crate::archive::Services;
+use crate::archive::auditing::Auditing;
+use crate::archive::{AccessRequests, Documents, Maintenance, Records, Search};
+use crate::auth::accounts::Accounts;
 use crate::error::{Code, Error};
+use crate::metrics::Metrics;
 
 /// Headers every response carries unless its handler set them (spec §6): no
 /// content sniffing, no caching (every answer but health is someone's data),
@@ -54,10 +64,10 @@ pub async fn record_unrecorded(
         return Ok(res);
     }
     let request = res.request().clone();
-    let Some(state) = request.app_data::<web::Data<crate::startup::AppState>>() else {
+    let Some(accounts) = request.app_data::<web::Data<Accounts>>() else {
         return Ok(res);
     };
-    let log = state.accounts.audit();
+    let log = accounts.audit();
     // Whatever recorded this request (a use case, a refused token) said enough.
     let request_id = request
         .extensions()
@@ -77,8 +87,7 @@ pub async fn record_unrecorded(
         None => match crate::auth::extractor::bearer(&request) {
             Some(token) => {
                 let mut ctx = crate::auth::extractor::request_context(&request);
-                match state
-                    .accounts
+                match accounts
                     .authenticate(&ctx, Some(&token), request.path())
                     .await
                 {
@@ -117,82 +126,72 @@ pub async fn record_unrecorded(
     Ok(res)
 }
 
-/// Every route, with the handler that serves it.
-pub fn routes(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
-    cfg.app_data(json_config(max_json_bytes))
-        .app_data(
-            web::QueryConfig::default()
-                .error_handler(|e, _| Error::new(Code::InvalidQuery, e.to_string()).into()),
-        )
-        .app_data(
-            web::PathConfig::default()
-                .error_handler(|e, _| Error::new(Code::InvalidPath, e.to_string()).into()),
-        )
-        .route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz))
-        .route("/metrics", web::get().to(health::metrics))
-        .service(
-            web::scope("/api/v1")
-                .route("/openapi.json", web::get().to(openapi::serve))
-                .route("/auth/login", web::post().to(auth::login))
-                .route("/auth/me", web::get().to(auth::me))
-                .route("/users", web::post().to(users::create))
-                .route("/users", web::get().to(users::list))
-                .route("/users/{username}", web::patch().to(users::update))
-                .route("/classification", web::get().to(classification::get))
-                .route("/documents", web::post().to(documents::file))
-                .route("/documents/{id}", web::get().to(documents::get))
-                .route("/documents/{id}", web::patch().to(documents::correct))
-                .route("/documents/{id}/content", web::get().to(documents::content))
-                .route(
-                    "/documents/{id}/versions",
-                    web::get().to(documents::versions),
-                )
-                .route(
-                    "/documents/{id}/versions",
-                    web::post().to(documents::add_version),
-                )
-                .route(
-                    "/vehicles/{vin}/documents",
-                    web::get().to(vehicles::documents),
-                )
-                .route("/search", web::get().to(search::search))
-                .route("/admin/reindex", web::post().to(admin::reindex))
-                .route("/admin/key-rotation", web::get().to(admin::key_rotation))
-                .route(
-                    "/documents/{id}/legal-hold",
-                    web::put().to(documents::legal_hold),
-                )
-                .route("/retention/due", web::get().to(documents::retention_due))
-                .route("/disposals", web::post().to(documents::propose_disposal))
-                .route(
-                    "/disposals/{id}/approve",
-                    web::post().to(documents::approve_disposal),
-                )
-                .route(
-                    "/disposals/{id}/reject",
-                    web::post().to(documents::reject_disposal),
-                )
-                .route("/disposals/{id}", web::get().to(documents::disposal))
-                .route("/audit/events", web::get().to(audit::events))
-                .route("/audit/verify", web::get().to(audit::verify))
-                .route("/audit/checkpoints", web::get().to(audit::checkpoints))
-                .route("/access-requests", web::post().to(access::create))
-                .route("/access-requests", web::get().to(access::list))
-                .route(
-                    "/access-requests/{id}/approve",
-                    web::post().to(access::approve),
-                )
-                .route(
-                    "/access-requests/{id}/reject",
-                    web::post().to(access::reject),
-                )
-                .route(
-                    "/access-requests/{id}/revoke",
-                    web::post().to(access::revoke),
-                ),
-        )
-        .default_service(web::to(not_found));
+/// Limits of request bodies the edge enforces before a use case sees them.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimits {
+    /// A JSON body (bytes).
+    pub max_json_bytes: usize,
+    /// The `metadata` part of a filing (bytes).
+    pub max_metadata_bytes: usize,
+}
+
+/// What the handlers receive: each service once, shared by every worker.
+#[derive(Clone)]
+pub struct Edge {
+    documents: web::Data<Documents>,
+    search: web::Data<Search>,
+    access: web::Data<AccessRequests>,
+    records: web::Data<Records>,
+    maintenance: web::Data<Maintenance>,
+    auditing: web::Data<Auditing>,
+    accounts: web::Data<Accounts>,
+    metrics: web::Data<Metrics>,
+    limits: web::Data<BodyLimits>,
+}
+
+impl Edge {
+    /// The edge of the given services.
+    pub fn new(
+        s: &Services,
+        accounts: Arc<Accounts>,
+        auditing: Arc<Auditing>,
+        metrics: Arc<Metrics>,
+        limits: BodyLimits,
+    ) -> Self {
+        Edge {
+            documents: web::Data::from(s.documents.clone()),
+            search: web::Data::from(s.search.clone()),
+            access: web::Data::from(s.access.clone()),
+            records: web::Data::from(s.records.clone()),
+            maintenance: web::Data::from(s.maintenance.clone()),
+            auditing: web::Data::from(auditing),
+            accounts: web::Data::from(accounts),
+            metrics: web::Data::from(metrics),
+            limits: web::Data::new(limits),
+        }
+    }
+
+    /// The services, the body and parameter rules, and every route.
+    pub fn configure(&self, cfg: &mut web::ServiceConfig) {
+        cfg.app_data(self.documents.clone())
+            .app_data(self.search.clone())
+            .app_data(self.access.clone())
+            .app_data(self.records.clone())
+            .app_data(self.maintenance.clone())
+            .app_data(self.auditing.clone())
+            .app_data(self.accounts.clone())
+            .app_data(self.metrics.clone())
+            .app_data(self.limits.clone())
+            .app_data(json_config(self.limits.max_json_bytes))
+            .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                Error::new(crate::error::Code::InvalidQuery, e.to_string()).into()
+            }))
+            .app_data(web::PathConfig::default().error_handler(|e, _| {
+                Error::new(crate::error::Code::InvalidPath, e.to_string()).into()
+            }))
+            .configure(routes::register)
+            .default_service(web::to(not_found));
+    }
 }
 
 fn json_config(limit: usize) -> web::JsonConfig {

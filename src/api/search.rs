@@ -4,11 +4,11 @@ use actix_web::{HttpResponse, web};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
+use crate::archive::Search;
 use crate::auth::extractor::{Authorized, perm};
 use crate::domain::{Branch, Plate};
 use crate::error::{Code, Error, Result};
 use crate::index::{SearchRequest, Sort};
-use crate::startup::AppState;
 
 /// Longest `q` accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 200;
@@ -31,7 +31,7 @@ pub struct SearchParams {
     sort: Option<String>,
 }
 
-fn parse(params: SearchParams, state: &AppState) -> Result<SearchRequest> {
+fn parse(params: SearchParams, search: &Search) -> Result<SearchRequest> {
     let bad = |code: Code, m: String| Error::new(code, m);
     let q = params
         .q
@@ -46,7 +46,7 @@ fn parse(params: SearchParams, state: &AppState) -> Result<SearchRequest> {
         ));
     }
     if let Some(c) = &params.category
-        && state.archive.scheme().get(c).is_none()
+        && search.scheme().get(c).is_none()
     {
         return Err(bad(
             Code::InvalidCategory,
@@ -114,9 +114,9 @@ fn parse(params: SearchParams, state: &AppState) -> Result<SearchRequest> {
 
 pub async fn search(
     caller: Authorized<perm::DocumentsRead>,
-    state: web::Data<AppState>,
+    search: web::Data<Search>,
     params: web::Query<SearchParams>,
 ) -> Result<HttpResponse> {
-    let request = parse(params.into_inner(), &state)?;
-    Ok(HttpResponse::Ok().json(state.archive.search(&caller.ctx, request).await?))
+    let request = parse(params.into_inner(), &search)?;
+    Ok(HttpResponse::Ok().json(search.search(&caller, request).await?))
 }

@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::{Mutex, RwLock};
 
-use super::Archive;
-use crate::audit::{Context, Outcome};
+use crate::audit::Outcome;
+use crate::auth::guard::{Permitted, perm};
 use crate::auth::{Action, Principal};
 use crate::domain::{Branch, DocumentId, Level, Vin};
 use crate::error::{Code, Error, Result};
@@ -168,11 +168,10 @@ fn decidable_by(r: &AccessRequest, branch: &Branch) -> bool {
     r.branches.iter().any(|b| branch.covers(b))
 }
 
-impl Archive {
+impl AccessStore {
     /// Whether the grant `id` was asked for with a purpose that needs contact data.
-    pub(super) async fn grant_needs_contact(&self, id: &str) -> bool {
-        self.access
-            .requests
+    pub(super) async fn needs_contact(&self, id: &str) -> bool {
+        self.requests
             .read()
             .await
             .iter()
@@ -180,10 +179,9 @@ impl Archive {
     }
 
     /// The caller's grant for `m`, if any, at the archive's clock.
-    pub(super) async fn grant_for(&self, p: &Principal, m: &Manifest) -> Grant {
-        let now = self.clock.now();
+    pub(super) async fn grant_for(&self, p: &Principal, m: &Manifest, now: DateTime<Utc>) -> Grant {
         let mut expired = None;
-        for r in self.access.requests.read().await.iter() {
+        for r in self.requests.read().await.iter() {
             if r.requester != p.username || r.status != Status::Approved || !covers(r, m) {
                 continue;
             }
@@ -196,10 +194,13 @@ impl Archive {
     }
 
     /// Ids of the documents the caller holds an active grant for (for search).
-    pub(super) async fn granted_ids(&self, p: &Principal) -> Vec<String> {
-        let now = self.clock.now();
+    pub(super) async fn granted_ids(
+        &self,
+        p: &Principal,
+        now: DateTime<Utc>,
+        catalog: &super::catalog::Catalog,
+    ) -> Vec<String> {
         let active: Vec<AccessRequest> = self
-            .access
             .requests
             .read()
             .await
@@ -215,11 +216,11 @@ impl Archive {
         for r in active {
             let named = match (&r.document_id, &r.vin) {
                 (Some(id), _) => vec![*id],
-                (None, Some(vin)) => self.catalog.ids_by_vin(vin),
+                (None, Some(vin)) => catalog.ids_by_vin(vin),
                 (None, None) => vec![],
             };
             for id in named {
-                if let Ok(Some(m)) = self.catalog.get(id).await
+                if let Ok(Some(m)) = catalog.get(id).await
                     && covers(&r, &m)
                 {
                     ids.push(id.to_string());
@@ -228,14 +229,26 @@ impl Archive {
         }
         ids
     }
+}
 
+/// The access-request use cases (调阅): ask, list, decide.
+pub struct AccessRequests {
+    pub(super) access: Arc<AccessStore>,
+    pub(super) catalog: Arc<super::catalog::Catalog>,
+    pub(super) policy: crate::auth::Policy,
+    pub(super) audit: crate::audit::AuditLog,
+    pub(super) clock: Arc<dyn crate::clock::Clock>,
+    pub(super) access_limits: AccessLimits,
+}
+
+impl AccessRequests {
     /// `r` as its requester may see it: what they asked for, never details of
     /// a document they may not already see (spec §3, "asking reveals nothing").
     async fn as_requester_sees(&self, p: &Principal, mut r: AccessRequest) -> AccessRequest {
         let visible = match r.document_id {
             Some(id) => matches!(
                 self.catalog.get(id).await,
-                Ok(Some(m)) if self.policy.can_see(p, super::scope(&m))
+                Ok(Some(m)) if self.policy.can_see(p, crate::archive::scope(&m))
             ),
             None => false,
         };
@@ -252,9 +265,14 @@ impl Archive {
         shown(r)
     }
 
-    pub async fn request_access(&self, ctx: &Context, new: NewRequest) -> Result<AccessRequest> {
-        let p = self.require(ctx, Action::AccessRequest).await?;
-        let purpose = super::filing::check_reason(&new.purpose).map_err(|_| {
+    pub async fn request_access(
+        &self,
+        caller: &Permitted<perm::AccessRequest>,
+        new: NewRequest,
+    ) -> Result<AccessRequest> {
+        let ctx = caller.ctx();
+        let p = caller.principal().clone();
+        let purpose = crate::archive::check_reason(&new.purpose).map_err(|_| {
             Error::new(
                 Code::PurposeRequired,
                 "purpose: say what the access is for (1-1000 characters)",
@@ -338,10 +356,11 @@ impl Archive {
     /// The caller's own requests, and, for supervisors, those they may decide.
     pub async fn list_access(
         &self,
-        ctx: &Context,
+        caller: &Permitted<perm::AccessRequest>,
         status: Option<Status>,
     ) -> Result<Vec<AccessRequest>> {
-        let p = self.require(ctx, Action::AccessRequest).await?;
+        let ctx = caller.ctx();
+        let p = caller.principal().clone();
         let decides = self.policy.permits(&p.roles, Action::AccessDecide);
         let mut list = vec![];
         for r in self.access.all().await {
@@ -371,12 +390,13 @@ impl Archive {
     /// Approves, rejects or revokes a request.
     pub async fn decide(
         &self,
-        ctx: &Context,
+        caller: &Permitted<perm::AccessDecide>,
         id: &str,
         to: Status,
         note: Option<String>,
     ) -> Result<AccessRequest> {
-        let p = self.require(ctx, Action::AccessDecide).await?;
+        let ctx = caller.ctx();
+        let p = caller.principal().clone();
         let action = match to {
             Status::Approved => "access.approve",
             Status::Rejected => "access.reject",

@@ -6,12 +6,19 @@ use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use sha2::{Digest, Sha256};
 
-use super::{Archive, Upload, UploadStream};
+use std::sync::Arc;
+
+use super::{Limits, Upload, UploadStream};
 use crate::domain::DocumentId;
 use crate::error::{Code, Error, Result};
 use crate::extract;
+use crate::extract::pool::ExtractPool;
+use crate::extract::{MAX_EXTRACT_BYTES, TextStatus};
+use crate::storage::BlobStore;
 use crate::storage::blob::ObjectWriter;
+use crate::storage::envelope::Keyring;
 use crate::storage::envelope::{DataKey, WrappedKey};
+use crate::storage::manifest::Manifest;
 use crate::storage::manifest::{Version, content_context, content_path};
 use crate::storage::stream::{ContentDecryptor, ContentEncryptor, DEFAULT_CHUNK};
 
@@ -45,7 +52,15 @@ fn clean_content_type(raw: &str) -> String {
     }
 }
 
-impl Archive {
+/// Content in and out of the store, and the text of it for the index.
+pub(super) struct Contents {
+    pub blob: BlobStore,
+    pub keyring: Arc<Keyring>,
+    pub limits: Limits,
+    pub extractor: Arc<ExtractPool>,
+}
+
+impl Contents {
     /// Encrypts and stores `upload` as version `version` of `id`. Nothing is
     /// visible in the store unless the whole file arrived within the size limit.
     pub(super) async fn store_content<S: UploadStream>(
@@ -141,6 +156,62 @@ impl Archive {
             .map_err(|e| Error::internal(e.to_string()))?;
         writer.write(&out).await?;
         Ok((hex::encode(hasher.finalize()), size))
+    }
+
+    /// The text of a just-stored version and whether it could be extracted.
+    pub(super) async fn text_of_upload(
+        &self,
+        content_type: &str,
+        text: Option<Vec<u8>>,
+        size: u64,
+    ) -> (String, TextStatus) {
+        let failed = |reason: String| {
+            (
+                String::new(),
+                TextStatus {
+                    indexed: false,
+                    reason: Some(reason),
+                },
+            )
+        };
+        match text {
+            Some(bytes) => match self.extractor.extract(content_type, &bytes).await {
+                Ok(t) => (
+                    t,
+                    TextStatus {
+                        indexed: true,
+                        reason: None,
+                    },
+                ),
+                Err(reason) => failed(reason),
+            },
+            None if extract::extractable(content_type) && size > MAX_EXTRACT_BYTES => {
+                failed(format!(
+                    "larger than {MAX_EXTRACT_BYTES} bytes: only metadata and transcript are indexed"
+                ))
+            }
+            None => failed(extract::unsupported(content_type)),
+        }
+    }
+
+    /// The text of a document's latest version, read back from the store when it
+    /// is of a type with an extractor and small enough.
+    pub(super) async fn text_of(&self, m: &Manifest) -> String {
+        let v = m.latest();
+        if !extract::extractable(&v.content_type) || v.size > MAX_EXTRACT_BYTES {
+            return String::new();
+        }
+        match self.read_verified(m.id, v).await {
+            Ok(bytes) => self
+                .extractor
+                .extract(&v.content_type, &bytes)
+                .await
+                .unwrap_or_default(),
+            Err(e) => {
+                tracing::error!(document = %m.id, error = ?e, "cannot read content for the index");
+                String::new()
+            }
+        }
     }
 
     /// Reads, decrypts and checks a whole version.

@@ -4,56 +4,46 @@
 use futures_util::StreamExt;
 use serde_json::json;
 
-use super::Archive;
-use crate::audit::{Context, Outcome};
+use std::sync::Arc;
+
+use super::catalog::Catalog;
+use super::content::Contents;
+use super::gate::Gate;
+use crate::audit::AuditLog;
+use crate::audit::Outcome;
+use crate::auth::Policy;
+use crate::auth::guard::{Permitted, perm};
 use crate::auth::{Action, Principal};
 use crate::domain::{DocumentId, Role};
 use crate::error::Result;
-use crate::extract::{self, MAX_EXTRACT_BYTES, TextStatus};
 use crate::index::analysis::mask_pii;
 use crate::index::{Indexed, SearchRequest, SearchResults, Visibility};
-use crate::storage::manifest::Manifest;
 
 /// Documents read at once while the index catches up with the store.
 const CATCH_UP_READS: usize = 8;
 /// Documents queued for the index writer at most (twice this) during catch-up.
 const CATCH_UP_QUEUE: usize = 256;
 
-impl Archive {
-    /// The text of a just-stored version and whether it could be extracted.
-    pub(super) async fn text_of_upload(
-        &self,
-        content_type: &str,
-        text: Option<Vec<u8>>,
-        size: u64,
-    ) -> (String, TextStatus) {
-        let failed = |reason: String| {
-            (
-                String::new(),
-                TextStatus {
-                    indexed: false,
-                    reason: Some(reason),
-                },
-            )
-        };
-        match text {
-            Some(bytes) => match self.extractor.extract(content_type, &bytes).await {
-                Ok(t) => (
-                    t,
-                    TextStatus {
-                        indexed: true,
-                        reason: None,
-                    },
-                ),
-                Err(reason) => failed(reason),
-            },
-            None if extract::extractable(content_type) && size > MAX_EXTRACT_BYTES => {
-                failed(format!(
-                    "larger than {MAX_EXTRACT_BYTES} bytes: only metadata and transcript are indexed"
-                ))
-            }
-            None => failed(extract::unsupported(content_type)),
-        }
+/// Search, and the search index's upkeep.
+pub struct Search {
+    pub(super) gate: Arc<Gate>,
+    pub(super) contents: Arc<Contents>,
+    pub(super) index: Arc<crate::index::SearchIndex>,
+    pub(super) catalog: Arc<Catalog>,
+    pub(super) audit: AuditLog,
+    pub(super) policy: Policy,
+    pub(super) scheme: Arc<crate::domain::Classification>,
+}
+
+impl Search {
+    /// How many documents the search index holds.
+    pub fn indexed_documents(&self) -> u64 {
+        self.index.num_docs()
+    }
+
+    /// The classification scheme searches are checked against.
+    pub fn scheme(&self) -> &crate::domain::Classification {
+        &self.scheme
     }
 
     /// What `p` may find: content readers their branch up to their clearance
@@ -81,10 +71,15 @@ impl Archive {
         }
     }
 
-    pub async fn search(&self, ctx: &Context, request: SearchRequest) -> Result<SearchResults> {
-        let p = self.require(ctx, Action::DocumentsRead).await?;
+    pub async fn search(
+        &self,
+        caller: &Permitted<perm::DocumentsRead>,
+        request: SearchRequest,
+    ) -> Result<SearchResults> {
+        let ctx = caller.ctx();
+        let p = caller.principal().clone();
         let mut visibility = self.visibility(&p);
-        visibility.granted = self.granted_ids(&p).await;
+        visibility.granted = self.gate.granted_ids(&p).await;
         let results = self.index.search(&request, &visibility);
         let (outcome, total) = match &results {
             Ok(r) => (Outcome::Allowed, Some(r.total)),
@@ -108,29 +103,9 @@ impl Archive {
         results
     }
 
-    /// The text of a document's latest version, read back from the store when it
-    /// is of a type with an extractor and small enough.
-    pub(super) async fn text_of(&self, m: &Manifest) -> String {
-        let v = m.latest();
-        if !extract::extractable(&v.content_type) || v.size > MAX_EXTRACT_BYTES {
-            return String::new();
-        }
-        match self.read_verified(m.id, v).await {
-            Ok(bytes) => self
-                .extractor
-                .extract(&v.content_type, &bytes)
-                .await
-                .unwrap_or_default(),
-            Err(e) => {
-                tracing::error!(document = %m.id, error = ?e, "cannot read content for the index");
-                String::new()
-            }
-        }
-    }
-
     /// Rebuilds the search index from the archive (an administrator's action).
-    pub async fn rebuild_index(&self, ctx: &Context) -> Result<usize> {
-        self.require(ctx, Action::IndexRebuild).await?;
+    pub async fn rebuild_index(&self, caller: &Permitted<perm::IndexRebuild>) -> Result<usize> {
+        let ctx = caller.ctx();
         self.audit
             .record(ctx.event("admin.index.rebuild", Outcome::Allowed))
             .await?;
@@ -164,7 +139,7 @@ impl Archive {
                 let Some(m) = self.catalog.get(id).await? else {
                     return Ok(None);
                 };
-                let text = self.text_of(&m).await;
+                let text = self.contents.text_of(&m).await;
                 Ok::<_, crate::error::Error>(Some((m, text)))
             })
             .buffer_unordered(CATCH_UP_READS);

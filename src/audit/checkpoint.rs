@@ -83,7 +83,7 @@ impl AuditSigner {
             let der = key
                 .to_pkcs8_der()
                 .map_err(|e| format!("cannot encode audit key: {e}"))?;
-            crate::startup::write_secret_file(path, der.as_bytes())?;
+            crate::storage::keys::write_secret_file(path, der.as_bytes())?;
             key
         };
         let public = hex::encode(key.verifying_key().as_bytes());

@@ -3,18 +3,12 @@
 
 use std::io::BufRead;
 use std::path::Path;
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::checkpoint::{self, AuditSigner, Checkpoint};
-use super::{AuditLog, Context, Outcome, VerifyReport};
-use crate::auth::{Action, Policy};
-use crate::error::{Code, Error, Result};
-use crate::storage::BlobStore;
-use crate::storage::envelope::Keyring;
+use super::Outcome;
 
 /// Largest page of events in one answer.
 pub const MAX_PAGE: usize = 10_000;
@@ -144,116 +138,6 @@ pub fn to_csv(page: &EventPage) -> Vec<u8> {
         w.write_record(&row).expect("writing to memory");
     }
     w.into_inner().expect("writing to memory")
-}
-
-#[derive(Debug, Serialize)]
-pub struct Checkpoints {
-    pub public_key: String,
-    pub key_id: String,
-    pub checkpoints: Vec<Checkpoint>,
-}
-
-/// The auditors' use cases.
-pub struct Auditing {
-    pub log: AuditLog,
-    pub blob: BlobStore,
-    pub keyring: Arc<Keyring>,
-    pub signer: Arc<AuditSigner>,
-    /// The one writer of checkpoints, shared with the schedule.
-    pub sealer: Arc<checkpoint::Sealer>,
-    pub policy: Policy,
-}
-
-impl Auditing {
-    async fn require(&self, ctx: &Context, what: &'static str) -> Result<()> {
-        let p = ctx
-            .principal
-            .as_ref()
-            .ok_or_else(|| Error::new(Code::Unauthenticated, "a token is required"))?;
-        if self.policy.permits(&p.roles, Action::AuditRead) {
-            return Ok(());
-        }
-        self.log.record(ctx.event(what, Outcome::Denied)).await?;
-        Err(Error::forbidden("your roles do not allow audit.read"))
-    }
-
-    pub async fn events(&self, ctx: &Context, filter: EventFilter) -> Result<EventPage> {
-        self.require(ctx, "audit.query").await?;
-        self.log
-            .record(
-                ctx.event("audit.query", Outcome::Allowed)
-                    .detail(json!(filter)),
-            )
-            .await?;
-        let path = self.log.path().to_path_buf();
-        tokio::task::spawn_blocking(move || read_events(&path, &filter))
-            .await
-            .map_err(|e| Error::internal(e.to_string()))?
-            .map_err(|e| Error::internal(format!("reading the retrieval log: {e}")))
-    }
-
-    /// Verifies the local log, anchored (spec §4): first seals what it holds
-    /// beyond the newest checkpoint (so the report covers every record up to
-    /// now), then checks the chain against every signed checkpoint read from
-    /// the object store, the sealed segments against theirs, and `held` — a
-    /// checkpoint (`seq`, hash) the auditor kept — against the log.
-    pub async fn verify(&self, ctx: &Context, held: Option<(u64, String)>) -> Result<VerifyReport> {
-        self.require(ctx, "audit.verify").await?;
-        // Seal first; then verify what the newest checkpoint covers, so that
-        // records appended meanwhile are not mistaken for unanchored ones.
-        let sealed_len = match self.sealer.seal().await {
-            Ok(len) => Some(len),
-            Err(e) => {
-                tracing::warn!(error = ?e, "sealing before verification failed");
-                None
-            }
-        };
-        let (checkpoints, unreadable) = checkpoint::read_store_all(&self.blob).await?;
-        let key = self.signer.public_key();
-        let path = self.log.path().to_path_buf();
-        let cps = checkpoints.clone();
-        let mut report = tokio::task::spawn_blocking(move || {
-            let anchors = super::Anchors {
-                checkpoints: &cps,
-                key: Some(&key),
-                held,
-                unreadable,
-                up_to: sealed_len,
-            };
-            super::verify_anchored(&path, &anchors)
-        })
-        .await
-        .map_err(|e| Error::internal(e.to_string()))?
-        .map_err(|e| Error::internal(format!("reading the retrieval log: {e}")))?;
-        if let Some((seq, why)) =
-            checkpoint::verify_segments(&self.blob, &self.keyring, &checkpoints).await
-        {
-            report = report.merge(seq, why);
-        }
-        self.log
-            .record(
-                ctx.event("audit.verify", Outcome::Allowed)
-                    .detail(json!({"ok": report.ok, "status": report.status, "first_bad_seq": report.first_bad_seq})),
-            )
-            .await?;
-        Ok(report)
-    }
-
-    pub async fn checkpoints(&self, ctx: &Context) -> Result<Checkpoints> {
-        self.require(ctx, "audit.checkpoints").await?;
-        let checkpoints = checkpoint::read_store(&self.blob).await?;
-        self.log
-            .record(
-                ctx.event("audit.checkpoints", Outcome::Allowed)
-                    .detail(json!({"checkpoints": checkpoints.len()})),
-            )
-            .await?;
-        Ok(Checkpoints {
-            public_key: self.signer.public_hex(),
-            key_id: self.signer.id().to_string(),
-            checkpoints,
-        })
-    }
 }
 
 #[cfg(test)]

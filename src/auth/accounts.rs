@@ -6,8 +6,9 @@ use serde_json::json;
 
 use super::tokens::{TokenError, TokenIssuer};
 use super::users::{NewUser, User, UserChange, UserStore};
-use super::{Action, Policy, Principal};
+use super::{Policy, Principal};
 use crate::audit::{AuditLog, Context, Outcome};
+use crate::auth::guard::{Permitted, perm};
 use crate::error::{Code, Error, Result};
 
 pub struct Accounts {
@@ -274,31 +275,16 @@ impl Accounts {
         }
     }
 
-    pub async fn me(&self, ctx: &Context) -> Result<UserView> {
-        let p = ctx
-            .principal
-            .as_ref()
-            .ok_or_else(|| Error::new(Code::Unauthenticated, "a token is required"))?;
+    pub async fn me(&self, caller: &Permitted<perm::AuthMe>) -> Result<UserView> {
+        let (ctx, p) = (caller.ctx(), caller.principal());
         self.audit
             .record(ctx.event("auth.me", Outcome::Allowed))
             .await?;
         Ok(UserView::from(p))
     }
 
-    async fn require_admin(&self, ctx: &Context, what: &'static str) -> Result<String> {
-        let p = ctx
-            .principal
-            .as_ref()
-            .ok_or_else(|| Error::new(Code::Unauthenticated, "a token is required"))?;
-        if self.policy.permits(&p.roles, Action::UsersManage) {
-            return Ok(p.username.clone());
-        }
-        self.audit.record(ctx.event(what, Outcome::Denied)).await?;
-        Err(Error::forbidden("your roles do not allow users.manage"))
-    }
-
-    pub async fn list_users(&self, ctx: &Context) -> Result<Vec<UserView>> {
-        self.require_admin(ctx, "admin.user.list").await?;
+    pub async fn list_users(&self, caller: &Permitted<perm::UsersManage>) -> Result<Vec<UserView>> {
+        let ctx = caller.ctx();
         let users = self.users.list().await;
         self.audit
             .record(
@@ -309,8 +295,12 @@ impl Accounts {
         Ok(users.iter().map(UserView::from).collect())
     }
 
-    pub async fn create_user(&self, ctx: &Context, new: NewUser) -> Result<UserView> {
-        self.require_admin(ctx, "admin.user.create").await?;
+    pub async fn create_user(
+        &self,
+        caller: &Permitted<perm::UsersManage>,
+        new: NewUser,
+    ) -> Result<UserView> {
+        let ctx = caller.ctx();
         let detail = json!({"username": new.username, "roles": new.roles, "branch": new.branch, "clearance": new.clearance});
         match self.users.create(new).await {
             Ok(user) => {
@@ -336,11 +326,12 @@ impl Accounts {
 
     pub async fn update_user(
         &self,
-        ctx: &Context,
+        caller: &Permitted<perm::UsersManage>,
         username: &str,
         change: UserChange,
     ) -> Result<UserView> {
-        let actor = self.require_admin(ctx, "admin.user.update").await?;
+        let ctx = caller.ctx();
+        let actor = caller.principal().username.clone();
         let asked = json!({
             "username": username,
             "roles": change.roles,

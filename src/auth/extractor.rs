@@ -1,59 +1,20 @@
 //! The guard every handler declares: `Authorized<perm::X>` authenticates the
-//! bearer token, loads the caller's current roles, and refuses (with a
-//! retrieval-log record) anyone whose roles do not allow action X — before the
-//! handler body runs. A handler without it cannot learn who the caller is.
+//! bearer token, loads the caller's current roles, and passes them through
+//! [`super::guard::permit`], which refuses (with a retrieval-log record) anyone
+//! whose roles do not allow action X — before the handler body runs. What it
+//! hands the handler is the proof the use case takes. A handler without it
+//! cannot learn who the caller is.
 
 use std::future::Future;
-use std::marker::PhantomData;
+use std::ops::Deref;
 use std::pin::Pin;
 
-use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
-use serde_json::json;
-
-use super::Action;
-use crate::audit::{Context, Outcome};
+use super::accounts::Accounts;
+use crate::audit::Context;
 use crate::error::Error;
-use crate::startup::AppState;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 
-/// A permission a route requires, as a type.
-pub trait Permission {
-    const ACTION: Action;
-}
-
-/// One zero-sized type per action, for `Authorized<perm::DocumentsRead>`.
-pub mod perm {
-    use super::{Action, Permission};
-
-    macro_rules! permissions {
-        ($($name:ident),*) => {$(
-            pub struct $name;
-            impl Permission for $name {
-                const ACTION: Action = Action::$name;
-            }
-        )*};
-    }
-
-    permissions!(
-        AuthMe,
-        ClassificationRead,
-        UsersManage,
-        DocumentsFile,
-        DocumentsRead,
-        DocumentsContent,
-        DocumentsVersion,
-        DocumentsCorrect,
-        IndexRebuild,
-        KeysRead,
-        AuditRead,
-        AccessRequest,
-        AccessDecide,
-        DocumentsHold,
-        RetentionRead,
-        DisposalsPropose,
-        DisposalsApprove,
-        DisposalsRead
-    );
-}
+pub use super::guard::{Permission, Permitted, perm};
 
 /// The request id assigned by the request-id middleware.
 #[derive(Clone)]
@@ -73,10 +34,15 @@ pub fn request_context(req: &HttpRequest) -> Context {
     Context::anonymous(request_id, client)
 }
 
-/// An authenticated caller allowed to attempt `P::ACTION`.
-pub struct Authorized<P> {
-    pub ctx: Context,
-    _permission: PhantomData<P>,
+/// An authenticated caller allowed to attempt `P::ACTION`: derefs to the
+/// [`Permitted`] proof a use case takes.
+pub struct Authorized<P>(Permitted<P>);
+
+impl<P> Deref for Authorized<P> {
+    type Target = Permitted<P>;
+    fn deref(&self) -> &Permitted<P> {
+        &self.0
+    }
 }
 
 /// The caller of an endpoint open to everyone (login, health).
@@ -108,34 +74,21 @@ impl<P: Permission + 'static> FromRequest for Authorized<P> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let accounts = req.app_data::<web::Data<Accounts>>().cloned();
         let mut ctx = request_context(req);
         let token = bearer(req);
         let path = req.path().to_string();
         let req = req.clone();
         Box::pin(async move {
-            let state = state.ok_or_else(|| Error::internal("application state missing"))?;
-            let accounts = &state.accounts;
+            let accounts = accounts.ok_or_else(|| Error::internal("accounts missing"))?;
             let principal = accounts.authenticate(&ctx, token.as_deref(), &path).await?;
             ctx.principal = Some(principal);
             // The edge records any answer of this caller's that the use case
             // did not (a malformed query, say): see `api::record_unrecorded`.
             req.extensions_mut().insert(ctx.clone());
-            let roles = &ctx.principal.as_ref().expect("set above").roles;
-            if !accounts.policy().permits(roles, P::ACTION) {
-                let event = ctx
-                    .event("permission.denied", Outcome::Denied)
-                    .detail(json!({"action": P::ACTION.as_str(), "path": path}));
-                accounts.audit().record(event).await?;
-                return Err(Error::forbidden(format!(
-                    "your roles do not allow {}",
-                    P::ACTION.as_str()
-                )));
-            }
-            Ok(Authorized {
-                ctx,
-                _permission: PhantomData,
-            })
+            let permitted =
+                super::guard::permit::<P>(ctx, accounts.policy(), accounts.audit(), &path).await?;
+            Ok(Authorized(permitted))
         })
     }
 }
@@ -144,9 +97,8 @@ impl<P: Permission + 'static> FromRequest for Authorized<P> {
 /// may not use the route is refused before the body is read or judged, so a
 /// refusal never depends on (or reveals anything about) the body.
 pub struct AuthorizedJson<P, T> {
-    pub ctx: Context,
+    pub caller: Authorized<P>,
     pub body: T,
-    _permission: PhantomData<P>,
 }
 
 impl<P: Permission + 'static, T: serde::de::DeserializeOwned + 'static> FromRequest
@@ -162,9 +114,8 @@ impl<P: Permission + 'static, T: serde::de::DeserializeOwned + 'static> FromRequ
             let caller = Authorized::<P>::from_request(&req, &mut Payload::None).await?;
             let body = web::Json::<T>::from_request(&req, &mut payload).await?;
             Ok(AuthorizedJson {
-                ctx: caller.ctx,
+                caller,
                 body: body.into_inner(),
-                _permission: PhantomData,
             })
         })
     }

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod external;
 pub mod extractor;
+pub mod guard;
 pub mod hashing;
 pub mod policy;
 pub mod throttle;

@@ -9,74 +9,60 @@ use serde::Deserialize;
 
 use crate::domain::{Branch, Level, Role};
 
-/// Something an endpoint lets a caller attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Action {
-    AuthMe,
-    ClassificationRead,
-    UsersManage,
-    DocumentsFile,
-    DocumentsRead,
-    DocumentsContent,
-    DocumentsVersion,
-    DocumentsCorrect,
-    IndexRebuild,
-    KeysRead,
-    AuditRead,
-    AccessRequest,
-    AccessDecide,
-    DocumentsHold,
-    RetentionRead,
-    DisposalsPropose,
-    DisposalsApprove,
-    DisposalsRead,
+/// Calls `$callback! { Name = "name", ... }` with every action: the one list
+/// of actions, from which [`Action`] and the permission types
+/// (`auth::guard::perm`) are both made.
+macro_rules! for_each_action {
+    ($callback:ident) => {
+        $callback! {
+            AuthMe = "auth.me",
+            ClassificationRead = "classification.read",
+            UsersManage = "users.manage",
+            DocumentsFile = "documents.file",
+            DocumentsRead = "documents.read",
+            DocumentsContent = "documents.content",
+            DocumentsVersion = "documents.version",
+            DocumentsCorrect = "documents.correct",
+            IndexRebuild = "index.rebuild",
+            KeysRead = "keys.read",
+            AuditRead = "audit.read",
+            AccessRequest = "access.request",
+            AccessDecide = "access.decide",
+            DocumentsHold = "documents.hold",
+            RetentionRead = "retention.read",
+            DisposalsPropose = "disposals.propose",
+            DisposalsApprove = "disposals.approve",
+            DisposalsRead = "disposals.read",
+        }
+    };
+}
+pub(crate) use for_each_action;
+
+macro_rules! define_actions {
+    ($($name:ident = $text:literal,)*) => {
+        /// Something an endpoint lets a caller attempt; named in `schema/roles.toml`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Action {
+            $($name,)*
+        }
+
+        impl Action {
+            /// Every action, in the order of the list.
+            pub const ALL: [Action; [$(Action::$name),*].len()] = [$(Action::$name),*];
+
+            /// The action's name in the roles table and in log records.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Action::$name => $text,)*
+                }
+            }
+        }
+    };
 }
 
+for_each_action!(define_actions);
+
 impl Action {
-    pub const ALL: [Action; 18] = [
-        Action::AuthMe,
-        Action::ClassificationRead,
-        Action::UsersManage,
-        Action::DocumentsFile,
-        Action::DocumentsRead,
-        Action::DocumentsContent,
-        Action::DocumentsVersion,
-        Action::DocumentsCorrect,
-        Action::IndexRebuild,
-        Action::KeysRead,
-        Action::AuditRead,
-        Action::AccessRequest,
-        Action::AccessDecide,
-        Action::DocumentsHold,
-        Action::RetentionRead,
-        Action::DisposalsPropose,
-        Action::DisposalsApprove,
-        Action::DisposalsRead,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::AuthMe => "auth.me",
-            Action::ClassificationRead => "classification.read",
-            Action::UsersManage => "users.manage",
-            Action::DocumentsFile => "documents.file",
-            Action::DocumentsRead => "documents.read",
-            Action::DocumentsContent => "documents.content",
-            Action::DocumentsVersion => "documents.version",
-            Action::DocumentsCorrect => "documents.correct",
-            Action::IndexRebuild => "index.rebuild",
-            Action::KeysRead => "keys.read",
-            Action::AuditRead => "audit.read",
-            Action::AccessRequest => "access.request",
-            Action::AccessDecide => "access.decide",
-            Action::DocumentsHold => "documents.hold",
-            Action::RetentionRead => "retention.read",
-            Action::DisposalsPropose => "disposals.propose",
-            Action::DisposalsApprove => "disposals.approve",
-            Action::DisposalsRead => "disposals.read",
-        }
-    }
-
     fn parse(s: &str) -> Option<Action> {
         Action::ALL.into_iter().find(|a| a.as_str() == s)
     }

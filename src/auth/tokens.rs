@@ -98,7 +98,7 @@ impl TokenIssuer {
             let der = key
                 .to_pkcs8_der()
                 .map_err(|e| format!("cannot encode signing key: {e}"))?;
-            crate::startup::write_secret_file(key_file, der.as_bytes())?;
+            crate::storage::keys::write_secret_file(key_file, der.as_bytes())?;
             key
         };
         Self::from_key(&key, issuer, audience, ttl_secs)

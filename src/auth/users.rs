@@ -53,17 +53,7 @@ impl User {
     }
 }
 
-/// The authenticated caller of one request, as the user store says now.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    pub username: String,
-    pub roles: Vec<Role>,
-    pub branch: Branch,
-    pub clearance: Level,
-    /// The identity provider (its issuer) that vouched for this caller; `None`
-    /// for a local account. Written into every log record of the caller.
-    pub provider: Option<String>,
-}
+pub use crate::domain::people::Principal;
 
 impl Subject for Principal {
     fn roles(&self) -> &[Role] {

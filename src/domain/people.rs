@@ -169,6 +169,18 @@ pub fn truncate(raw: &str, max_chars: usize) -> String {
     }
 }
 
+/// The authenticated caller of one request, as the user store says now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub username: String,
+    pub roles: Vec<Role>,
+    pub branch: Branch,
+    pub clearance: Level,
+    /// The identity provider (its issuer) that vouched for this caller; `None`
+    /// for a local account. Written into every log record of the caller.
+    pub provider: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

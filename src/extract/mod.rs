@@ -24,20 +24,12 @@ pub mod worker;
 
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
-
 /// Files larger than this are not text-extracted (their transcript still is).
 pub const MAX_EXTRACT_BYTES: u64 = 4 * 1024 * 1024;
 /// Extracted text beyond this is not indexed (bytes of UTF-8).
 pub const MAX_TEXT_BYTES: usize = 2 * 1024 * 1024;
 
-/// Whether a version's text made it into the index, and if not, why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TextStatus {
-    pub indexed: bool,
-    pub reason: Option<String>,
-}
+pub use crate::storage::manifest::TextStatus;
 
 const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 

@@ -12,7 +12,6 @@ use super::envelope::{Keyring, WrappedKey};
 use crate::domain::metadata::Metadata;
 use crate::domain::{ArchiveNo, Branch, DocumentId, Level};
 use crate::error::{Error, Result};
-use crate::extract::TextStatus;
 
 pub const FORMAT: u32 = 1;
 
@@ -82,6 +81,14 @@ pub fn manifest_path(id: DocumentId) -> Path {
 
 pub fn content_path(id: DocumentId, version: u32) -> Path {
     Path::from(format!("docs/{id}/content/{version}"))
+}
+
+/// Whether a version's text made it into the index, and if not, why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextStatus {
+    pub indexed: bool,
+    pub reason: Option<String>,
 }
 
 /// Binds a content object and its key to one document and version.

@@ -14,6 +14,7 @@
 
 pub mod blob;
 pub mod envelope;
+pub mod keys;
 mod local_write;
 pub mod manifest;
 pub mod private;

@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use super::maps::Fast;
 use super::{Catalog, Facts};
+use crate::archive::change::ChangeKind;
 use crate::audit::{AuditLog, Head};
 use crate::domain::{ArchiveNo, DocumentId};
 use crate::error::{Error, Result};
@@ -41,16 +42,6 @@ use crate::storage::envelope::Keyring;
 const FORMAT: u32 = 3;
 /// What the sealed file is bound to.
 const CONTEXT: &str = "dangan/catalog-snapshot/v1";
-
-/// The actions that change a document (and so the catalog). A change must
-/// [`Changes::begin`] with one of them before its log record is written.
-pub const CHANGING_ACTIONS: [&str; 5] = [
-    "document.file",
-    "document.version.add",
-    "document.correct",
-    "document.legal_hold",
-    "document.dispose",
-];
 
 /// What the catalog keeps of one document. Strings borrow from the decoded
 /// file: a million of them are read at each start.
@@ -115,11 +106,7 @@ pub struct Change<'a> {
 
 impl Changes {
     /// Registers a change about to write its log record for `action`.
-    pub fn begin(&self, action: &str, log: &AuditLog) -> Change<'_> {
-        debug_assert!(
-            CHANGING_ACTIONS.contains(&action),
-            "{action} changes a document: list it in CHANGING_ACTIONS"
-        );
+    pub fn begin(&self, _kind: ChangeKind, log: &AuditLog) -> Change<'_> {
         let mut state = self.state.lock().expect("changes lock");
         let key = state.next;
         state.next += 1;
@@ -427,7 +414,7 @@ pub async fn open_with_log(
             let catalog = Catalog::from_image(snapshot.image, blob, keyring).map_err(failed)?;
             let changed: std::collections::BTreeSet<DocumentId> = after_mark
                 .iter()
-                .filter(|t| CHANGING_ACTIONS.contains(&t.action.as_str()))
+                .filter(|t| ChangeKind::is_change(&t.action))
                 .filter_map(|t| DocumentId::parse(&t.document))
                 .collect();
             use futures_util::{StreamExt, TryStreamExt};
@@ -486,7 +473,7 @@ mod tests {
         record(&log).await;
         assert_eq!(changes.mark(&log), (log.head(), true));
 
-        let change = changes.begin("document.file", &log);
+        let change = changes.begin(ChangeKind::File, &log);
         let started = log.head();
         record(&log).await;
         record(&log).await;
@@ -502,8 +489,8 @@ mod tests {
         let changes = Changes::default();
         record(&log).await;
         let failed_at = log.head();
-        drop(changes.begin("document.correct", &log)); // an error, or a dropped request
-        let later = changes.begin("document.file", &log);
+        drop(changes.begin(ChangeKind::Correct, &log)); // an error, or a dropped request
+        let later = changes.begin(ChangeKind::File, &log);
         record(&log).await;
         later.done();
         record(&log).await;

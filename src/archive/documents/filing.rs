@@ -4,14 +4,17 @@ use chrono::Datelike;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::views::{DocumentView, mask_value};
-use super::{Archive, Upload, UploadStream};
-use crate::audit::{Context, Outcome};
-use crate::auth::Action;
+use super::Documents;
+use crate::archive::change::ChangeKind;
+use crate::archive::check_reason;
+use crate::archive::views::{DocumentView, mask_value};
+use crate::archive::{Upload, UploadStream};
+use crate::audit::Outcome;
+use crate::auth::guard::{Permitted, perm};
 use crate::domain::DocumentId;
 use crate::domain::metadata::{Metadata, MetadataError, changed_fields};
 use crate::error::{Code, Error, Result};
-use crate::storage::manifest::{Correction, FORMAT, Manifest, Version, manifest_path};
+use crate::storage::manifest::{Correction, FORMAT, Manifest, Version};
 
 /// A metadata correction as a clerk sends it.
 #[derive(Debug, Deserialize)]
@@ -28,33 +31,17 @@ fn metadata_error(e: MetadataError) -> Error {
     }
 }
 
-pub(super) fn check_reason(reason: &str) -> Result<String> {
-    let reason = reason.trim();
-    if reason.is_empty() {
-        return Err(Error::new(
-            Code::ReasonRequired,
-            "reason: a reason is required",
-        ));
-    }
-    if reason.chars().count() > 1000 || reason.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(Error::new(
-            Code::InvalidReason,
-            "reason: at most 1000 characters, no control characters",
-        ));
-    }
-    Ok(reason.to_string())
-}
-
-impl Archive {
+impl Documents {
     /// Files a new document: metadata checked, content encrypted into the store,
     /// an archive number assigned, the filing recorded, the manifest written.
     pub async fn file<S: UploadStream>(
         &self,
-        ctx: &Context,
+        caller: &Permitted<perm::DocumentsFile>,
         metadata_json: &[u8],
         upload: Upload<S>,
     ) -> Result<DocumentView> {
-        let p = self.require(ctx, Action::DocumentsFile).await?;
+        let ctx = caller.ctx();
+        let p = caller.principal().clone();
         let refuse = |e: Error| async move {
             self.audit
                 .record(
@@ -99,13 +86,14 @@ impl Archive {
         let id = DocumentId::new();
         // Until the catalog shows it, the sweep for leftovers leaves it alone.
         let _writing = self.catalog.writing(id);
-        let mut stored = match self.store_content(id, 1, upload).await {
+        let mut stored = match self.contents.store_content(id, 1, upload).await {
             Ok(s) => s,
             Err(e) => return refuse(e).await,
         };
         // Text first: it may wait for an extraction child, and a filing given up
         // meanwhile must not have taken an archive number.
         let (text, status) = self
+            .contents
             .text_of_upload(&stored.content_type, stored.text.take(), stored.size)
             .await;
         let now = self.clock.now();
@@ -147,39 +135,32 @@ impl Archive {
             .event("document.file", Outcome::Allowed)
             .document(id, &archive_no, manifest.vin())
             .detail(json!({"version": 1, "bytes": manifest.versions[0].size, "category": manifest.metadata.category}));
-        let change = self.catalog.changes().begin("document.file", &self.audit);
-        let written = async {
-            self.audit.record(event).await?;
-            self.blob
-                .put(&manifest_path(id), manifest.seal(&self.keyring))
-                .await
+        match self
+            .changes
+            .write(ChangeKind::File, event, manifest, &text)
+            .await
+        {
+            Ok(view) => Ok(view),
+            Err(e) => {
+                self.catalog.release(&archive_no);
+                self.changes.discard_content(id, 1).await;
+                refuse(e).await
+            }
         }
-        .await;
-        if let Err(e) = written {
-            self.catalog.release(&archive_no);
-            let _ = self
-                .blob
-                .delete(&crate::storage::manifest::content_path(id, 1))
-                .await;
-            return refuse(e).await;
-        }
-        let view = DocumentView::of(&manifest);
-        self.index.upsert(&manifest, &text);
-        self.catalog.insert(manifest);
-        change.done();
-        Ok(view)
     }
 
     /// Adds a version to a document; earlier versions stay as they were.
     pub async fn add_version<S: UploadStream>(
         &self,
-        ctx: &Context,
+        caller: &Permitted<perm::DocumentsVersion>,
         key: &str,
         reason: &str,
         upload: Upload<S>,
     ) -> Result<DocumentView> {
-        let p = self.require(ctx, Action::DocumentsVersion).await?;
+        let ctx = caller.ctx();
+        let p = caller.principal().clone();
         let (_guard, current) = self
+            .gate
             .open_for_change(ctx, &p, key, "document.version.add")
             .await?;
         let m = &current;
@@ -198,7 +179,7 @@ impl Archive {
         };
         let n = m.latest().version + 1;
         let _writing = self.catalog.writing(m.id);
-        let mut stored = match self.store_content(m.id, n, upload).await {
+        let mut stored = match self.contents.store_content(m.id, n, upload).await {
             Ok(s) => s,
             Err(e) => {
                 self.audit
@@ -210,6 +191,7 @@ impl Archive {
         let mut next = (**m).clone();
         let size = stored.size;
         let (text, status) = self
+            .contents
             .text_of_upload(&stored.content_type, stored.text.take(), stored.size)
             .await;
         next.text = Some(status);
@@ -225,35 +207,24 @@ impl Archive {
             key: stored.key,
         });
         next.revision += 1;
-        let change = self
-            .catalog
-            .changes()
-            .begin("document.version.add", &self.audit);
-        self.audit
-            .record(
-                event(Outcome::Allowed)
-                    .detail(json!({"version": n, "bytes": size, "reason": reason})),
-            )
-            .await?;
-        self.blob
-            .put(&manifest_path(m.id), next.seal(&self.keyring))
-            .await?;
-        let view = DocumentView::of(&next);
-        self.index.upsert(&next, &text);
-        self.catalog.insert(next);
-        change.done();
-        Ok(view)
+        let event =
+            event(Outcome::Allowed).detail(json!({"version": n, "bytes": size, "reason": reason}));
+        self.changes
+            .write(ChangeKind::AddVersion, event, next, &text)
+            .await
     }
 
     /// Corrects metadata with a reason; the old values are kept in the history.
     pub async fn correct(
         &self,
-        ctx: &Context,
+        caller: &Permitted<perm::DocumentsCorrect>,
         key: &str,
         request: CorrectionRequest,
     ) -> Result<DocumentView> {
-        let p = self.require(ctx, Action::DocumentsCorrect).await?;
+        let ctx = caller.ctx();
+        let p = caller.principal().clone();
         let (_guard, current) = self
+            .gate
             .open_for_change(ctx, &p, key, "document.correct")
             .await?;
         let m = &current;
@@ -330,21 +301,10 @@ impl Archive {
         });
         next.revision += 1;
         let detail = json!({"fields": fields, "reason": reason, "old": mask_value(&old), "new": mask_value(&new)});
-        let change = self
-            .catalog
-            .changes()
-            .begin("document.correct", &self.audit);
-        self.audit
-            .record(event(Outcome::Allowed).detail(detail))
-            .await?;
-        self.blob
-            .put(&manifest_path(m.id), next.seal(&self.keyring))
-            .await?;
-        let view = DocumentView::of(&next);
-        let text = self.text_of(&next).await;
-        self.index.upsert(&next, &text);
-        self.catalog.insert(next);
-        change.done();
-        Ok(view)
+        let text = self.contents.text_of(&next).await;
+        let event = event(Outcome::Allowed).detail(detail);
+        self.changes
+            .write(ChangeKind::Correct, event, next, &text)
+            .await
     }
 }

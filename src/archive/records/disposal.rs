@@ -14,12 +14,12 @@ use object_store::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::Archive;
+use super::Records;
 use crate::audit::{Context, Outcome};
-use crate::auth::Action;
+use crate::auth::guard::{Permitted, perm};
 use crate::domain::DocumentId;
 use crate::error::{Code, Error, Result};
-use crate::storage::manifest::{Tombstone, content_path, manifest_path, tombstone_path};
+use crate::storage::manifest::{Tombstone, tombstone_path};
 use crate::storage::{read_sealed, write_sealed};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,7 +76,7 @@ fn register_path(id: &str) -> Path {
     Path::from(format!("disposals/{id}"))
 }
 
-impl Archive {
+impl Records {
     async fn load_disposal(&self, id: &str) -> Result<Disposal> {
         if uuid::Uuid::try_parse(id).is_err() {
             return Err(Error::not_found("disposal"));
@@ -97,9 +97,14 @@ impl Archive {
 
     /// Proposes a batch; every document must be visible to the clerk, past
     /// retention and not on legal hold.
-    pub async fn propose_disposal(&self, ctx: &Context, proposal: Proposal) -> Result<Disposal> {
-        let p = self.require(ctx, Action::DisposalsPropose).await?;
-        let reason = super::filing::check_reason(&proposal.reason)?;
+    pub async fn propose_disposal(
+        &self,
+        caller: &Permitted<perm::DisposalsPropose>,
+        proposal: Proposal,
+    ) -> Result<Disposal> {
+        let ctx = caller.ctx();
+        let p = caller.principal().clone();
+        let reason = crate::archive::check_reason(&proposal.reason)?;
         if proposal.document_ids.is_empty() || proposal.document_ids.len() > 1000 {
             return Err(Error::new(
                 Code::InvalidBatch,
@@ -110,7 +115,7 @@ impl Archive {
         let open = self.open_proposals().await?;
         let mut lines = vec![];
         for key in &proposal.document_ids {
-            let (entry, _) = self.visible(ctx, &p, key, "disposal.propose").await?;
+            let (entry, _) = self.gate.visible(ctx, &p, key, "disposal.propose").await?;
             let m = &entry.manifest;
             if m.legal_hold.is_some() {
                 return Err(Error::new(
@@ -179,11 +184,12 @@ impl Archive {
     /// may be proposed again.
     pub async fn reject_disposal(
         &self,
-        ctx: &Context,
+        caller: &Permitted<perm::DisposalsApprove>,
         id: &str,
         note: Option<String>,
     ) -> Result<Disposal> {
-        let p = self.require(ctx, Action::DisposalsApprove).await?;
+        let ctx = caller.ctx();
+        let p = caller.principal().clone();
         let mut d = self.known_disposal(ctx, id, "disposal.reject").await?;
         let covers_all = d
             .documents
@@ -271,8 +277,13 @@ impl Archive {
     }
 
     /// Approves and executes a batch (a supervisor other than the proposer).
-    pub async fn approve_disposal(&self, ctx: &Context, id: &str) -> Result<Disposal> {
-        let p = self.require(ctx, Action::DisposalsApprove).await?;
+    pub async fn approve_disposal(
+        &self,
+        caller: &Permitted<perm::DisposalsApprove>,
+        id: &str,
+    ) -> Result<Disposal> {
+        let ctx = caller.ctx();
+        let p = caller.principal().clone();
         let mut d = self.known_disposal(ctx, id, "disposal.approve").await?;
         let event = |outcome| {
             ctx.event("disposal.approve", outcome)
@@ -373,36 +384,22 @@ impl Archive {
             disposal: disposal.to_string(),
             disposed_at: now,
         };
-        let change = self
-            .catalog
-            .changes()
-            .begin("document.dispose", &self.audit);
-        self.audit
-            .record(
-                ctx.event("document.dispose", Outcome::Allowed)
-                    .document(m.id, &m.archive_no, m.vin())
-                    .detail(json!({"disposal": disposal})),
-            )
-            .await?;
-        // Tombstone first, so the archive number stays reserved whatever happens next.
-        self.blob
-            .put(&tombstone_path(m.id), tombstone.seal(&self.keyring))
-            .await?;
-        // The manifest holds the only wrapped copies of the content keys.
-        self.blob.delete(&manifest_path(m.id)).await?;
-        for v in &m.versions {
-            self.blob.delete(&content_path(m.id, v.version)).await?;
-        }
-        self.index.delete(&m.id.to_string());
-        self.catalog.remove(m.id);
-        change.done();
-        Ok(())
+        let event = ctx
+            .event("document.dispose", Outcome::Allowed)
+            .document(m.id, &m.archive_no, m.vin())
+            .detail(json!({"disposal": disposal}));
+        self.changes.dispose(event, &m, tombstone).await
     }
 
     /// The register entry of a batch: for auditors, and for clerks and
     /// supervisors whose branch covers every line (others: not found).
-    pub async fn disposal(&self, ctx: &Context, id: &str) -> Result<Disposal> {
-        let p = self.require(ctx, Action::DisposalsRead).await?;
+    pub async fn disposal(
+        &self,
+        caller: &Permitted<perm::DisposalsRead>,
+        id: &str,
+    ) -> Result<Disposal> {
+        let ctx = caller.ctx();
+        let p = caller.principal().clone();
         let d = self.known_disposal(ctx, id, "disposal.view").await?;
         let covers_all = d
             .documents

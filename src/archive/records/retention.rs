@@ -5,12 +5,13 @@ use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::Archive;
-use super::views::{DocumentSummary, DocumentView};
-use crate::audit::{Context, Outcome};
-use crate::auth::Action;
+use super::Records;
+use crate::archive::change::ChangeKind;
+use crate::archive::views::{DocumentSummary, DocumentView};
+use crate::audit::Outcome;
+use crate::auth::guard::{Permitted, perm};
 use crate::error::{Code, Error, Result};
-use crate::storage::manifest::{LegalHold, manifest_path};
+use crate::storage::manifest::LegalHold;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -19,16 +20,18 @@ pub struct HoldRequest {
     pub reason: String,
 }
 
-impl Archive {
+impl Records {
     /// Sets or lifts a legal hold (a supervisor of the document's branch).
     pub async fn legal_hold(
         &self,
-        ctx: &Context,
+        caller: &Permitted<perm::DocumentsHold>,
         key: &str,
         request: HoldRequest,
     ) -> Result<DocumentView> {
-        let p = self.require(ctx, Action::DocumentsHold).await?;
+        let ctx = caller.ctx();
+        let p = caller.principal().clone();
         let (_guard, current) = self
+            .gate
             .open_for_change(ctx, &p, key, "document.legal_hold")
             .await?;
         let m = &current;
@@ -36,7 +39,7 @@ impl Archive {
             ctx.event("document.legal_hold", outcome)
                 .document(m.id, &m.archive_no, m.vin())
         };
-        let reason = match super::filing::check_reason(&request.reason) {
+        let reason = match crate::archive::check_reason(&request.reason) {
             Ok(r) => r,
             Err(e) => {
                 self.audit
@@ -66,39 +69,29 @@ impl Archive {
             set_at: Utc::now(),
         });
         next.revision += 1;
-        let change = self
-            .catalog
-            .changes()
-            .begin("document.legal_hold", &self.audit);
-        self.audit
-            .record(event(Outcome::Allowed).detail(json!({"hold": request.hold, "reason": reason})))
-            .await?;
-        self.blob
-            .put(&manifest_path(m.id), next.seal(&self.keyring))
-            .await?;
-        let view = DocumentView::of(&next);
-        let text = self.text_of(&next).await;
-        self.index.upsert(&next, &text);
-        self.catalog.insert(next);
-        change.done();
-        Ok(view)
+        let text = self.contents.text_of(&next).await;
+        let event = event(Outcome::Allowed).detail(json!({"hold": request.hold, "reason": reason}));
+        self.changes
+            .write(ChangeKind::LegalHold, event, next, &text)
+            .await
     }
 
     /// Documents the caller may see whose retention ended before `as_of` (today by
     /// default) and that are not on legal hold, oldest first.
     pub async fn retention_due(
         &self,
-        ctx: &Context,
+        caller: &Permitted<perm::RetentionRead>,
         as_of: Option<NaiveDate>,
     ) -> Result<Vec<DocumentSummary>> {
-        let p = self.require(ctx, Action::RetentionRead).await?;
+        let ctx = caller.ctx();
+        let p = caller.principal().clone();
         let today = as_of.unwrap_or_else(|| self.calendar.day_of(self.clock.now()));
         let mut due = vec![];
         for id in self.catalog.retention_ended(today) {
             if let Some(m) = self.catalog.get(id).await?
                 && m.retention_until < today
                 && m.legal_hold.is_none()
-                && self.policy.can_see(&p, super::scope(&m))
+                && self.policy.can_see(&p, crate::archive::scope(&m))
             {
                 due.push(m);
             }

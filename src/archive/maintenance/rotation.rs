@@ -14,8 +14,9 @@ use std::time::Instant;
 use object_store::path::Path;
 use serde::Serialize;
 
-use super::Archive;
+use super::Maintenance;
 use crate::audit::{Context, Outcome};
+use crate::auth::guard::{Permitted, perm};
 use crate::domain::DocumentId;
 use crate::error::{Error, Result};
 use crate::storage::manifest::manifest_path;
@@ -48,7 +49,7 @@ pub struct RotationState {
 /// Sealed objects outside manifests, by prefix; each is sealed with its path as context.
 const SEALED_PREFIXES: [&str; 4] = ["system", "disposals", "audit/segments", "docs"];
 
-impl Archive {
+impl Maintenance {
     /// Rewraps every data key still wrapped under a retired master key. Safe while
     /// the server serves: each manifest is rewritten under its document's lock and
     /// every other mutable object under its object lock, so no concurrent change is
@@ -168,8 +169,11 @@ impl Archive {
     }
 
     /// The server's key rotation, for administrators (`GET /admin/key-rotation`).
-    pub async fn rotation_state(&self, ctx: &Context) -> Result<RotationState> {
-        self.require(ctx, crate::auth::Action::KeysRead).await?;
+    pub async fn rotation_state(
+        &self,
+        caller: &Permitted<perm::KeysRead>,
+    ) -> Result<RotationState> {
+        let ctx = caller.ctx();
         let mut state = self.rotation.lock().expect("rotation state").clone();
         state.retired_keys = self.keyring.retired_count();
         if state.status.is_empty() {
@@ -215,8 +219,7 @@ impl Archive {
                 v.key = self.keyring.wrap(&dek, &context);
             }
         }
-        self.blob.put(&path, next.seal(&self.keyring)).await?;
-        self.catalog.insert(next);
+        self.changes.rewrap(next).await?;
         Ok(true)
     }
 }

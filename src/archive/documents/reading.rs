@@ -2,10 +2,10 @@
 
 use serde_json::json;
 
-use super::Archive;
-use super::views::{Content, ContentBody, DocumentSummary, DocumentView, VersionView};
-use crate::audit::{Context, Outcome};
-use crate::auth::Action;
+use super::Documents;
+use crate::archive::views::{Content, ContentBody, DocumentSummary, DocumentView, VersionView};
+use crate::audit::Outcome;
+use crate::auth::guard::{Permitted, perm};
 use crate::domain::Vin;
 use crate::error::{Code, Error, Result};
 
@@ -17,15 +17,20 @@ fn with_grant(event: crate::audit::Event, grant: &Option<String>) -> crate::audi
     }
 }
 
-impl Archive {
-    pub async fn get(&self, ctx: &Context, key: &str) -> Result<DocumentView> {
-        let p = self.require(ctx, Action::DocumentsRead).await?;
-        let (entry, grant) = self.visible(ctx, &p, key, "document.view").await?;
+impl Documents {
+    pub async fn get(
+        &self,
+        caller: &Permitted<perm::DocumentsRead>,
+        key: &str,
+    ) -> Result<DocumentView> {
+        let ctx = caller.ctx();
+        let p = caller.principal().clone();
+        let (entry, grant) = self.gate.visible(ctx, &p, key, "document.view").await?;
         let m = &entry.manifest;
         let by_role = p.roles.iter().any(|r| self.masking.roles.contains(r));
         let by_grant = match &grant {
             Some(id) => {
-                self.masking.grants_with_contact_purpose && self.grant_needs_contact(id).await
+                self.masking.grants_with_contact_purpose && self.gate.grant_needs_contact(id).await
             }
             None => false,
         };
@@ -35,7 +40,7 @@ impl Archive {
                 .document(m.id, &m.archive_no, m.vin());
         let detail = json!({"grant": grant, "pii": if unmask { "unmasked" } else { "masked" }});
         self.audit.record(event.detail(detail)).await?;
-        Ok(if grant.is_none() && !self.can_read_content(&p, m) {
+        Ok(if grant.is_none() && !self.gate.can_read_content(&p, m) {
             DocumentView::without_content(m)
         } else if unmask {
             DocumentView::unmasked(m)
@@ -44,9 +49,14 @@ impl Archive {
         })
     }
 
-    pub async fn versions(&self, ctx: &Context, key: &str) -> Result<Vec<VersionView>> {
-        let p = self.require(ctx, Action::DocumentsRead).await?;
-        let (entry, grant) = self.visible(ctx, &p, key, "document.versions").await?;
+    pub async fn versions(
+        &self,
+        caller: &Permitted<perm::DocumentsRead>,
+        key: &str,
+    ) -> Result<Vec<VersionView>> {
+        let ctx = caller.ctx();
+        let p = caller.principal().clone();
+        let (entry, grant) = self.gate.visible(ctx, &p, key, "document.versions").await?;
         let m = &entry.manifest;
         let event =
             ctx.event("document.versions", Outcome::Allowed)
@@ -56,15 +66,21 @@ impl Archive {
     }
 
     /// The bytes of a version (the latest by default), decrypted and verified.
-    pub async fn content(&self, ctx: &Context, key: &str, version: Option<u32>) -> Result<Content> {
-        let p = self.require(ctx, Action::DocumentsContent).await?;
-        let (entry, grant) = self.visible(ctx, &p, key, "document.content").await?;
+    pub async fn content(
+        &self,
+        caller: &Permitted<perm::DocumentsContent>,
+        key: &str,
+        version: Option<u32>,
+    ) -> Result<Content> {
+        let ctx = caller.ctx();
+        let p = caller.principal().clone();
+        let (entry, grant) = self.gate.visible(ctx, &p, key, "document.content").await?;
         let m = &entry.manifest;
         let event = |outcome| {
             ctx.event("document.content", outcome)
                 .document(m.id, &m.archive_no, m.vin())
         };
-        if grant.is_none() && !self.can_read_content(&p, m) {
+        if grant.is_none() && !self.gate.can_read_content(&p, m) {
             self.audit
                 .record(
                     event(Outcome::Denied)
@@ -97,7 +113,7 @@ impl Archive {
             )
             .await?;
         let body = if v.size <= self.limits.verify_before_send_bytes {
-            match self.read_verified(m.id, v).await {
+            match self.contents.read_verified(m.id, v).await {
                 Ok(bytes) => ContentBody::Verified(bytes),
                 Err(e) => {
                     if e.kind == crate::error::ErrorKind::Integrity {
@@ -111,7 +127,7 @@ impl Archive {
                 }
             }
         } else {
-            ContentBody::Streaming(self.read_streaming(m.id, v).await?)
+            ContentBody::Streaming(self.contents.read_streaming(m.id, v).await?)
         };
         Ok(Content {
             version: VersionView::from(v),
@@ -122,19 +138,21 @@ impl Archive {
     /// A vehicle's archive as the caller may see it, newest first.
     pub async fn vehicle_documents(
         &self,
-        ctx: &Context,
+        caller: &Permitted<perm::DocumentsRead>,
         vin: &str,
     ) -> Result<Vec<DocumentSummary>> {
-        let p = self.require(ctx, Action::DocumentsRead).await?;
+        let ctx = caller.ctx();
+        let p = caller.principal().clone();
         let vin = Vin::parse(vin).map_err(|e| Error::new(Code::InvalidVin, e))?;
-        let granted = self.granted_ids(&p).await;
+        let granted = self.gate.granted_ids(&p).await;
         let mut docs: Vec<_> = self
             .catalog
             .by_vin(vin.as_str())
             .await?
             .into_iter()
             .filter(|m| {
-                granted.contains(&m.id.to_string()) || self.policy.can_see(&p, super::scope(m))
+                granted.contains(&m.id.to_string())
+                    || self.policy.can_see(&p, crate::archive::scope(m))
             })
             .collect();
         docs.sort_by_key(|m| std::cmp::Reverse((m.metadata.service_date(), m.filed_at)));

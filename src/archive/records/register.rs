@@ -342,7 +342,7 @@ fn render(pages: Vec<Page>) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::archive::disposal::{DisposalStatus, RegisterLine};
+    use crate::archive::records::disposal::{DisposalStatus, RegisterLine};
     use chrono::{NaiveDate, TimeZone, Utc};
 
     fn disposal(n: usize) -> Disposal {

@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::json;
 
-use super::Archive;
+use super::Maintenance;
 use crate::audit::{Context, Outcome};
 use crate::error::Result;
 
@@ -31,7 +31,7 @@ pub struct FixityReport {
     pub ok: bool,
 }
 
-impl Archive {
+impl Maintenance {
     /// Checks the whole archive. `max_bytes_per_sec` of 0 means no limit.
     pub async fn fixity_check(
         &self,
@@ -48,7 +48,7 @@ impl Archive {
             };
             for v in &m.versions {
                 versions += 1;
-                let outcome = match self.read_streaming(m.id, v).await {
+                let outcome = match self.contents.read_streaming(m.id, v).await {
                     Ok(mut stream) => {
                         let mut problem = None;
                         while let Some(piece) = stream.next().await {
