@@ -1,20 +1,31 @@
 //! dangan (档案): a document archive and retrieval server for car dealerships.
 //!
-//! Architecture, outside in:
+//! Layers, lowest first. A module imports only from its own layer or a lower
+//! one, and the import graph of the top-level modules has no cycle
+//! (`tests/api/architecture.rs` reads this list and checks both):
 //!
-//! - [`api`] — HTTP handlers, one file per resource. They extract the caller
-//!   (declaring the permission the route needs), parse, call one use case, map
-//!   the result. Only `api`, [`auth::extractor`], [`startup`] and [`error`]
-//!   import actix.
-//! - [`archive`] and [`auth::accounts`] — the use cases. They own the order of
-//!   work: permission, retrieval-log record, then storage.
-//! - [`auth`] — tokens, users, the role × action table and per-document rules.
-//! - [`audit`] — the retrieval log: durable, hash-chained, verified.
-//! - [`storage`] — the object store, envelope and stream encryption, manifests.
-//! - [`extract`] — text from uploaded files, parsed only in child processes
-//!   with limits (a hostile file costs a child, never the server).
-//! - [`domain`] — parsed values: VIN, plate, archive number, metadata, levels.
-//! - [`config`] — layered configuration, checked at start.
+//! 1. `domain`, `error`, `clock`, `config`, `metrics`, `memory` — parsed
+//!    values (VIN, plate, archive number, metadata, levels, the principal),
+//!    the closed list of error codes, time, configuration, counters.
+//! 2. `storage` — the object store, envelope and stream encryption, manifests,
+//!    key files.
+//! 3. `extract` — text from uploaded files, parsed only in child processes
+//!    with limits (a hostile file costs a child, never the server).
+//! 4. `index` — the tantivy index: schema, Chinese analysis, the one writer.
+//! 5. `audit` — the retrieval log: durable, hash-chained, checkpointed, verified.
+//! 6. `auth` — tokens, users, accounts, the role × action table and the
+//!    permission proof (`auth::guard::Permitted`) a use case takes.
+//! 7. `archive` — the use cases, one service per resource (documents, search,
+//!    access requests, records, maintenance, auditing) and the one writer of
+//!    document changes.
+//! 8. `api` — HTTP: the route table and one handler file per resource. A
+//!    handler extracts the caller, parses, calls one use case, maps the result.
+//! 9. `open`, `schedules` — opening the parts in order; background work.
+//! 10. `startup` — building, binding and running the server.
+//! 11. `corpus` — synthetic records and hostile files for tests and the
+//!     benchmark (feature `test-support`; never in the server).
+//!
+//! actix-web is imported only by `api`, `auth::extractor`, `startup` and `error`.
 
 pub mod api;
 pub mod archive;

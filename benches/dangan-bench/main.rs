@@ -20,6 +20,7 @@ mod pdf_recall;
 mod plot;
 mod search;
 mod server;
+mod starts;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -174,7 +175,7 @@ fn main() -> anyhow::Result<()> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?;
-        let rows = runtime.block_on(http::starts(data))?;
+        let rows = runtime.block_on(starts::starts(data))?;
         std::fs::create_dir_all(&args.out)?;
         let md = table("dangan-bench --starts", &rows);
         std::fs::write(args.out.join("starts.md"), &md)?;

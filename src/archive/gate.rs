@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::access::{AccessStore, Grant};
 use super::catalog::{self, Catalog};
+use super::change::ChangeKind;
 use super::scope;
 use crate::audit::{AuditLog, Context, Outcome};
 use crate::auth::policy::Subject;
@@ -134,5 +135,42 @@ impl Gate {
 
     pub(super) fn can_read_content(&self, who: &impl Subject, m: &Manifest) -> bool {
         self.policy.can_read_content(who, scope(m))
+    }
+
+    /// [`Self::open_for_change`] for a change that needs a reason: also checks
+    /// the reason, recording a bad one as an error of `kind`. Returns the
+    /// document's lock, its current manifest and the reason as kept.
+    pub(super) async fn open_with_reason(
+        &self,
+        ctx: &Context,
+        p: &Principal,
+        key: &str,
+        kind: ChangeKind,
+        reason: &str,
+    ) -> Result<(tokio::sync::OwnedMutexGuard<()>, Arc<Manifest>, String)> {
+        let (guard, current) = self.open_for_change(ctx, p, key, kind.action()).await?;
+        match super::check_reason(reason) {
+            Ok(reason) => Ok((guard, current, reason)),
+            Err(e) => Err(self.failed(ctx, kind, &current, e).await),
+        }
+    }
+
+    /// Records that the change `kind` to `m` failed with `e` (its code only),
+    /// and returns `e` — or the log's error, if the record cannot be written.
+    pub(super) async fn failed(
+        &self,
+        ctx: &Context,
+        kind: ChangeKind,
+        m: &Manifest,
+        e: Error,
+    ) -> Error {
+        let event = ctx
+            .event(kind.action(), Outcome::Error)
+            .document(m.id, &m.archive_no, m.vin())
+            .detail(serde_json::json!({"code": e.code}));
+        match self.audit.record(event).await {
+            Ok(_) => e,
+            Err(logged) => logged,
+        }
     }
 }

@@ -24,7 +24,7 @@ pub use writer::{AuditLog, Head};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::auth::Principal;
+use crate::domain::people::Principal;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

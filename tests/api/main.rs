@@ -2,7 +2,9 @@
 //! application on a loopback port (`helpers::spawn_app`).
 
 mod access;
+mod architecture;
 mod audit;
+mod audit_records;
 mod bad_input;
 mod crash;
 mod crash_harness;
@@ -20,6 +22,7 @@ mod idp;
 mod integrity;
 mod large_files;
 mod matrix;
+mod process;
 mod retention;
 mod scale;
 mod search;

@@ -159,36 +159,18 @@ impl Documents {
     ) -> Result<DocumentView> {
         let ctx = caller.ctx();
         let p = caller.principal().clone();
-        let (_guard, current) = self
+        let kind = ChangeKind::AddVersion;
+        let (_guard, m, reason) = self
             .gate
-            .open_for_change(ctx, &p, key, "document.version.add")
+            .open_with_reason(ctx, &p, key, kind, reason)
             .await?;
-        let m = &current;
-        let event = |outcome| {
-            ctx.event("document.version.add", outcome)
-                .document(m.id, &m.archive_no, m.vin())
-        };
-        let reason = match check_reason(reason) {
-            Ok(r) => r,
-            Err(e) => {
-                self.audit
-                    .record(event(Outcome::Error).detail(json!({"code": e.code})))
-                    .await?;
-                return Err(e);
-            }
-        };
         let n = m.latest().version + 1;
         let _writing = self.catalog.writing(m.id);
         let mut stored = match self.contents.store_content(m.id, n, upload).await {
             Ok(s) => s,
-            Err(e) => {
-                self.audit
-                    .record(event(Outcome::Error).detail(json!({"code": e.code})))
-                    .await?;
-                return Err(e);
-            }
+            Err(e) => return Err(self.gate.failed(ctx, kind, &m, e).await),
         };
-        let mut next = (**m).clone();
+        let mut next = (*m).clone();
         let size = stored.size;
         let (text, status) = self
             .contents
@@ -207,11 +189,11 @@ impl Documents {
             key: stored.key,
         });
         next.revision += 1;
-        let event =
-            event(Outcome::Allowed).detail(json!({"version": n, "bytes": size, "reason": reason}));
-        self.changes
-            .write(ChangeKind::AddVersion, event, next, &text)
-            .await
+        let event = ctx
+            .event(kind.action(), Outcome::Allowed)
+            .document(m.id, &m.archive_no, m.vin())
+            .detail(json!({"version": n, "bytes": size, "reason": reason}));
+        self.changes.write(kind, event, next, &text).await
     }
 
     /// Corrects metadata with a reason; the old values are kept in the history.

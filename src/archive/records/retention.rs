@@ -30,23 +30,14 @@ impl Records {
     ) -> Result<DocumentView> {
         let ctx = caller.ctx();
         let p = caller.principal().clone();
-        let (_guard, current) = self
+        let kind = ChangeKind::LegalHold;
+        let (_guard, m, reason) = self
             .gate
-            .open_for_change(ctx, &p, key, "document.legal_hold")
+            .open_with_reason(ctx, &p, key, kind, &request.reason)
             .await?;
-        let m = &current;
         let event = |outcome| {
-            ctx.event("document.legal_hold", outcome)
+            ctx.event(kind.action(), outcome)
                 .document(m.id, &m.archive_no, m.vin())
-        };
-        let reason = match crate::archive::check_reason(&request.reason) {
-            Ok(r) => r,
-            Err(e) => {
-                self.audit
-                    .record(event(Outcome::Error).detail(json!({"code": e.code})))
-                    .await?;
-                return Err(e);
-            }
         };
         if request.hold == m.legal_hold.is_some() {
             let state = if request.hold {
@@ -62,7 +53,7 @@ impl Records {
                 format!("the document is {state}"),
             ));
         }
-        let mut next = (**m).clone();
+        let mut next = (*m).clone();
         next.legal_hold = request.hold.then(|| LegalHold {
             reason: reason.clone(),
             set_by: p.username.clone(),
