@@ -24,9 +24,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::{Mutex, RwLock};
 
-use crate::audit::Outcome;
+use super::catalog::Catalog;
+use crate::audit::{AuditLog, Outcome};
 use crate::auth::guard::{Permitted, perm};
-use crate::auth::{Action, Principal};
+use crate::auth::{Action, Policy, Principal};
+use crate::clock::Clock;
 use crate::domain::{Branch, DocumentId, Level, Vin};
 use crate::error::{Code, Error, Result};
 use crate::storage::envelope::Keyring;
@@ -198,7 +200,7 @@ impl AccessStore {
         &self,
         p: &Principal,
         now: DateTime<Utc>,
-        catalog: &super::catalog::Catalog,
+        catalog: &Catalog,
     ) -> Vec<String> {
         let active: Vec<AccessRequest> = self
             .requests
@@ -234,10 +236,10 @@ impl AccessStore {
 /// The access-request use cases (调阅): ask, list, decide.
 pub struct AccessRequests {
     pub(super) access: Arc<AccessStore>,
-    pub(super) catalog: Arc<super::catalog::Catalog>,
-    pub(super) policy: crate::auth::Policy,
-    pub(super) audit: crate::audit::AuditLog,
-    pub(super) clock: Arc<dyn crate::clock::Clock>,
+    pub(super) catalog: Arc<Catalog>,
+    pub(super) policy: Policy,
+    pub(super) audit: AuditLog,
+    pub(super) clock: Arc<dyn Clock>,
     pub(super) access_limits: AccessLimits,
 }
 

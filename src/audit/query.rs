@@ -1,5 +1,6 @@
-//! What auditors ask of the retrieval log: filtered, paged reads and exports,
-//! verification, and the signed checkpoints. Each question is itself recorded.
+//! Reading the retrieval log for auditors: the filter, paged reads and the CSV
+//! export (cells a spreadsheet would run are neutralised). The use cases that
+//! record each question are `archive::auditing`.
 
 use std::io::BufRead;
 use std::path::Path;

@@ -1,6 +1,6 @@
 //! A filing acknowledged with 201 survives `kill -9` of the server.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -297,19 +297,12 @@ async fn when_the_log_cannot_be_written_access_is_refused_with_503() {
         .len();
     let limit = log_len + 20_000;
     let port = free_port();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dangan"));
-    cmd.args([
-        "serve",
-        "--bind",
-        &format!("127.0.0.1:{port}"),
-        "--data-dir",
-    ])
-    .arg(dir.path())
-    .env("DANGAN__CRYPTO__MASTER_KEY", MASTER_KEY)
-    .env("DANGAN__SERVER__WORKERS", "2")
-    .env("RUST_LOG", "error")
-    .stdout(Stdio::null())
-    .stderr(Stdio::null());
+    let mut cmd = serve_command(dir.path(), port);
+    cmd.env("DANGAN__CRYPTO__MASTER_KEY", MASTER_KEY)
+        .env("DANGAN__SERVER__WORKERS", "2")
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         cmd.pre_exec(move || {

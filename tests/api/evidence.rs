@@ -7,7 +7,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::crash::{free_port, login, run_cli_status, server_env, wait_until_up};
+use crate::crash::{free_port, login, run_cli_status, serve_command, server_env, start_server_env};
 use crate::helpers::{ADMIN_PASSWORD, MASTER_KEY};
 
 fn log_path(dir: &std::path::Path) -> std::path::PathBuf {
@@ -16,14 +16,7 @@ fn log_path(dir: &std::path::Path) -> std::path::PathBuf {
 
 /// Runs `dangan serve` expecting it to refuse to start; returns what it said.
 fn refused_start(dir: &std::path::Path) -> String {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dangan"));
-    cmd.args([
-        "serve",
-        "--bind",
-        &format!("127.0.0.1:{}", free_port()),
-        "--data-dir",
-    ])
-    .arg(dir);
+    let mut cmd = serve_command(dir, free_port());
     server_env(&mut cmd, MASTER_KEY).stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     let started = std::time::Instant::now();
@@ -42,21 +35,7 @@ fn refused_start(dir: &std::path::Path) -> String {
 }
 
 async fn start(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> crate::crash::Server {
-    let port = free_port();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dangan"));
-    cmd.args([
-        "serve",
-        "--bind",
-        &format!("127.0.0.1:{port}"),
-        "--data-dir",
-    ])
-    .arg(dir)
-    .args(args);
-    server_env(&mut cmd, MASTER_KEY);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    wait_until_up(cmd.spawn().unwrap(), port).await
+    start_server_env(dir, args, env).await
 }
 
 /// `n` records: requests with a bad token, each refused with one record.

@@ -10,7 +10,7 @@ use serde_json::Value;
 use dangan::corpus::files::pdf_with_text;
 use dangan::corpus::hostile;
 
-use crate::crash::{Server, free_port, login, server_env, wait_until_up};
+use crate::crash::{Server, login};
 use crate::helpers::{ADMIN_PASSWORD, repair_order};
 
 /// Limits the test server's extraction children run under.
@@ -20,20 +20,7 @@ const CHILD_TIMEOUT_SECS: u64 = 4;
 const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 
 async fn start(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
-    let port = free_port();
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dangan"));
-    cmd.args([
-        "serve",
-        "--bind",
-        &format!("127.0.0.1:{port}"),
-        "--data-dir",
-    ])
-    .arg(data_dir);
-    server_env(&mut cmd, crate::helpers::MASTER_KEY);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    wait_until_up(cmd.spawn().unwrap(), port).await
+    crate::process::start_server_env(data_dir, &[], env).await
 }
 
 /// A field of `/proc/<pid>/status` in KiB (`VmHWM`: peak resident memory).

@@ -41,6 +41,30 @@ pub async fn start_server_with(
     master_key: &str,
 ) -> Server {
     let port = free_port();
+    let mut cmd = serve_command(data_dir, port);
+    cmd.args(args);
+    let child = server_env(&mut cmd, master_key).spawn().unwrap();
+    wait_until_up(child, port).await
+}
+
+/// [`start_server`] with more arguments and more environment variables.
+pub async fn start_server_env(
+    data_dir: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Server {
+    let port = free_port();
+    let mut cmd = serve_command(data_dir, port);
+    cmd.args(args);
+    server_env(&mut cmd, MASTER_KEY);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    wait_until_up(cmd.spawn().unwrap(), port).await
+}
+
+/// `dangan serve` on loopback `port` with `data_dir`, nothing else set.
+pub fn serve_command(data_dir: &std::path::Path, port: u16) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dangan"));
     cmd.args([
         "serve",
@@ -48,10 +72,8 @@ pub async fn start_server_with(
         &format!("127.0.0.1:{port}"),
         "--data-dir",
     ])
-    .arg(data_dir)
-    .args(args);
-    let child = server_env(&mut cmd, master_key).spawn().unwrap();
-    wait_until_up(child, port).await
+    .arg(data_dir);
+    cmd
 }
 
 /// The environment a test server runs with: admin password, master key, two

@@ -24,6 +24,7 @@ use crate::domain::calendar::Calendar;
 use crate::domain::pii::Masking;
 use crate::error::Result;
 
+/// Filing, versions, corrections and reading of documents.
 pub struct Documents {
     pub(super) gate: Arc<Gate>,
     pub(super) contents: Arc<Contents>,

@@ -16,6 +16,7 @@ use crate::error::Result;
 use crate::storage::BlobStore;
 use crate::storage::envelope::Keyring;
 
+/// Fixity, key rotation, readiness and the catalog's upkeep.
 pub struct Maintenance {
     pub(super) contents: Arc<Contents>,
     pub(super) changes: Arc<ChangeWriter>,

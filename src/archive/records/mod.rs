@@ -20,6 +20,7 @@ use crate::index::SearchIndex;
 use crate::storage::BlobStore;
 use crate::storage::envelope::Keyring;
 
+/// Legal hold, retention and disposal.
 pub struct Records {
     pub(super) gate: Arc<Gate>,
     pub(super) contents: Arc<Contents>,
