@@ -93,6 +93,9 @@ pub fn document() -> Value {
             op["x-dangan-permission"] = json!(action);
             op["responses"]["401"] = error_response("no, invalid or expired token");
             op["responses"]["403"] = error_response("the caller's roles do not allow this");
+        } else if e.body.schema() == Some("Login") {
+            op["responses"]["401"] =
+                error_response("unknown user, wrong password, or disabled account");
         }
         match e.body {
             Body::None => {}

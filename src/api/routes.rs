@@ -23,6 +23,16 @@ pub enum Body {
     Multipart(&'static [&'static str]),
 }
 
+impl Body {
+    /// The named schema of a JSON body, if it has one.
+    pub fn schema(self) -> Option<&'static str> {
+        match self {
+            Body::Json(name) | Body::OptionalJson(name) => Some(name),
+            Body::None | Body::Multipart(_) => None,
+        }
+    }
+}
+
 /// One endpoint.
 #[derive(Debug)]
 pub struct Route {
