@@ -91,6 +91,24 @@ pub struct ServerConfig {
     pub max_metadata_bytes: usize,
     pub max_json_bytes: usize,
     pub verify_before_send_bytes: u64,
+    pub tls: TlsConfig,
+}
+
+/// HTTPS served by the binary itself (spec §8): both files, or neither.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain, leaf first.
+    pub cert_file: String,
+    /// PEM private key of the leaf certificate.
+    pub key_file: String,
+}
+
+impl TlsConfig {
+    /// Whether HTTPS is configured.
+    pub fn enabled(&self) -> bool {
+        !self.cert_file.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -217,6 +235,12 @@ impl Config {
         {
             return Err(
                 "server.max_upload_bytes, max_metadata_bytes and max_json_bytes must be above 0"
+                    .into(),
+            );
+        }
+        if self.server.tls.cert_file.is_empty() != self.server.tls.key_file.is_empty() {
+            return Err(
+                "server.tls.cert_file and server.tls.key_file: set both for HTTPS, or neither"
                     .into(),
             );
         }

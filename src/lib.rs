@@ -20,7 +20,8 @@
 //!    document changes.
 //! 8. `api` — HTTP: the route table and one handler file per resource. A
 //!    handler extracts the caller, parses, calls one use case, maps the result.
-//! 9. `open`, `schedules` — opening the parts in order; background work.
+//! 9. `open`, `schedules`, `tls` — opening the parts in order; background
+//!    work; the HTTPS certificate.
 //! 10. `startup` — building, binding and running the server.
 //! 11. `corpus` — synthetic records and hostile files for tests and the
 //!     benchmark (feature `test-support`; never in the server).
@@ -45,3 +46,4 @@ pub mod open;
 pub mod schedules;
 pub mod startup;
 pub mod storage;
+pub mod tls;

@@ -35,6 +35,11 @@ impl Application {
 
     /// Like [`Application::build`], with the clock grants expire by (tests).
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Self, String> {
+        // The certificate first: a broken one stops the start before any part opens.
+        let tls = match config.server.tls.enabled() {
+            true => Some(crate::tls::server_config(&config.server.tls)?),
+            false => None,
+        };
         let state = Arc::new(crate::open::open_state(config, clock).await?);
         let server = &state.config.server;
         let listener = TcpListener::bind(&server.bind)
@@ -62,11 +67,15 @@ impl Application {
                 .wrap(from_fn(request_id))
                 .configure(|cfg| edge.configure(cfg))
         })
-        .workers(workers)
-        .listen(listener)
+        .workers(workers);
+        let https = tls.is_some();
+        let server = match tls {
+            Some(tls) => server.listen_rustls_0_23(listener, tls),
+            None => server.listen(listener),
+        }
         .map_err(|e| format!("cannot start the HTTP server: {e}"))?
         .run();
-        tracing::info!(port, "listening");
+        tracing::info!(port, https, "listening");
         Ok(Application {
             server,
             port,

@@ -31,4 +31,5 @@ mod snapshot;
 mod soak;
 mod storage_conformance;
 mod store_faults;
+mod tls;
 mod users;
