@@ -126,6 +126,37 @@ pub async fn checkpoints(
     Ok(HttpResponse::Ok().json(auditing.checkpoints(&caller).await?))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatsParams {
+    format: Option<String>,
+}
+
+/// `GET /stats[?format=csv]`: filings, reads, downloads, denials and grants per
+/// branch, category and month.
+pub async fn stats(
+    caller: Authorized<perm::StatsRead>,
+    auditing: web::Data<Auditing>,
+    params: web::Query<StatsParams>,
+) -> Result<HttpResponse> {
+    let csv = match params.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => return Err(Error::new(Code::InvalidFormat, "format: json or csv")),
+    };
+    let stats = auditing.stats(&caller).await?;
+    if !csv {
+        return Ok(HttpResponse::Ok().json(stats));
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "content-disposition",
+            "attachment; filename=\"statistics.csv\"",
+        ))
+        .body(crate::audit::stats::to_csv(&stats)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

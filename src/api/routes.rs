@@ -189,6 +189,9 @@ routes! {
     GET "/api/v1/audit/verify" => audit::verify, AuditRead;
         "seal, then verify the log, anchored in the signed checkpoints -> {ok, status, records_checked, first_bad_seq, head, problem, anchored_through, unanchored_from}; checkpoint=SEQ:HASH checks one the auditor kept",
         query ["checkpoint"], body Body::None, success 200;
+    GET "/api/v1/stats" => audit::stats, StatsRead;
+        "filings, reads, downloads, denials and grants per branch, category and month (auditors: all branches; others: their own); format=csv",
+        query ["format"], body Body::None, success 200;
     GET "/api/v1/audit/checkpoints" => audit::checkpoints, AuditRead;
         "the signed checkpoints and the public key",
         query [], body Body::None, success 200;

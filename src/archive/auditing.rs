@@ -9,9 +9,11 @@ use serde_json::json;
 
 use crate::audit::checkpoint::{self, AuditSigner, Checkpoint};
 use crate::audit::query::{EventFilter, EventPage, read_events};
+use crate::audit::stats::{Stats, tally};
 use crate::audit::{AuditLog, Outcome, VerifyReport};
 use crate::auth::guard::{Permitted, perm};
 use crate::domain::calendar::Calendar;
+use crate::domain::{Branch, Role};
 use crate::error::{Error, Result};
 use crate::storage::BlobStore;
 use crate::storage::envelope::Keyring;
@@ -125,5 +127,29 @@ impl Auditing {
             key_id: self.signer.id().to_string(),
             checkpoints,
         })
+    }
+
+    /// The retrieval log's statistics (`audit::stats`): every branch for an
+    /// auditor, the caller's branch scope for anyone else. Recorded.
+    pub async fn stats(&self, caller: &Permitted<perm::StatsRead>) -> Result<Stats> {
+        let (ctx, p) = (caller.ctx(), caller.principal());
+        let scope = (!p.roles.contains(&Role::Auditor)).then(|| p.branch.clone());
+        let covered = scope
+            .as_ref()
+            .map_or(Branch::ALL, |b| b.as_str())
+            .to_string();
+        let path = self.log.path().to_path_buf();
+        let calendar = self.calendar;
+        let stats = tokio::task::spawn_blocking(move || tally(&path, calendar, scope.as_ref()))
+            .await
+            .map_err(|e| Error::internal(e.to_string()))?
+            .map_err(|e| Error::internal(format!("reading the retrieval log: {e}")))?;
+        self.log
+            .record(
+                ctx.event("audit.stats", Outcome::Allowed)
+                    .detail(json!({"rows": stats.rows.len(), "branch": covered})),
+            )
+            .await?;
+        Ok(stats)
     }
 }

@@ -15,6 +15,7 @@ pub mod offline;
 pub mod query;
 mod recovery;
 mod scan;
+pub mod stats;
 mod writer;
 
 pub use chain::{Anchors, VerifyReport, record_hash, verify, verify_anchored, verify_with};

@@ -33,6 +33,7 @@ macro_rules! for_each_action {
             DisposalsPropose = "disposals.propose",
             DisposalsApprove = "disposals.approve",
             DisposalsRead = "disposals.read",
+            StatsRead = "stats.read",
         }
     };
 }
@@ -214,6 +215,7 @@ mod tests {
                     RetentionRead,
                     DisposalsApprove,
                     DisposalsRead,
+                    StatsRead,
                 ],
             ),
             (
@@ -224,6 +226,7 @@ mod tests {
                     DocumentsRead,
                     AuditRead,
                     DisposalsRead,
+                    StatsRead,
                 ],
             ),
             (

@@ -29,6 +29,7 @@ mod search;
 mod side_doors;
 mod snapshot;
 mod soak;
+mod stats;
 mod storage_conformance;
 mod store_faults;
 mod tls;

@@ -114,6 +114,7 @@ async fn every_route_refuses_every_role_its_table_does_not_allow() {
         ("GET", "/api/v1/audit/events".into(), &["auditor"]),
         ("GET", "/api/v1/audit/verify".into(), &["auditor"]),
         ("GET", "/api/v1/audit/checkpoints".into(), &["auditor"]),
+        ("GET", "/api/v1/stats".into(), &["supervisor", "auditor"]),
         ("POST", "/api/v1/admin/reindex".into(), &["admin"]),
         ("GET", "/api/v1/admin/key-rotation".into(), &["admin"]),
         ("POST", "/api/v1/disposals".into(), &["clerk"]),
