@@ -1,6 +1,7 @@
 //! The server's background work, started once the parts are open: catalog
-//! snapshots, the sweep for what a crash left, the fixity check, and the
-//! rotation of retired master keys. Each holds the application only weakly,
+//! snapshots, the sweep for what a crash left, the fixity check, the retry
+//! of a failed index purge after a disposal, and the rotation of retired
+//! master keys. Each holds the application only weakly,
 //! so a stopped server's state (and its index lock) is never kept alive.
 
 use std::sync::{Arc, Weak};
@@ -34,6 +35,7 @@ pub fn spawn_all(state: &Arc<AppState>) {
             fixity.max_mb_per_sec * 1_000_000,
         );
     }
+    spawn_purge_retry(Arc::downgrade(state));
     if state.services.maintenance.retired_keys() > 0 {
         // Retired keys are configured: rewrap what still uses them while serving.
         // An interrupted run resumes here at the next start.
@@ -62,6 +64,24 @@ fn spawn_fixity(state: Weak<AppState>, every: Duration, max_bytes_per_sec: u64) 
                 ),
                 Ok(r) => tracing::error!(damaged = r.damaged.len(), "fixity check found damage"),
                 Err(e) => tracing::error!(error = ?e, "fixity check failed"),
+            }
+        }
+    });
+}
+
+/// How often a pending index purge of disposed documents is retried (spec §6);
+/// with none pending, a tick costs nothing.
+const PURGE_RETRY_EVERY: Duration = Duration::from_secs(5);
+
+fn spawn_purge_retry(state: Weak<AppState>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(PURGE_RETRY_EVERY);
+        loop {
+            tick.tick().await;
+            let Some(state) = state.upgrade() else { return };
+            let ctx = Context::anonymous("index-purge".into(), "local".into());
+            if let Err(e) = state.services.records.retry_purges(&ctx).await {
+                tracing::warn!(error = ?e, "index purge of disposed documents still pending");
             }
         }
     });

@@ -158,6 +158,7 @@ impl Services {
                 policy: p.policy,
                 clock: p.clock,
                 calendar: p.calendar,
+                purge_due: std::sync::atomic::AtomicBool::new(true),
             }),
             maintenance: Arc::new(Maintenance {
                 contents,

@@ -13,6 +13,7 @@ mod purge;
 mod query;
 mod schema;
 mod snippet;
+mod writer;
 
 use std::path::Path;
 use std::sync::mpsc;
@@ -20,12 +21,13 @@ use std::time::{Duration, Instant};
 
 use tantivy::collector::{Count, TopDocs};
 use tantivy::schema::Value;
-use tantivy::{Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument};
 use tokio::sync::oneshot;
 
 pub use document::pii_key;
 pub use query::{SearchHit, SearchRequest, SearchResults, Sort, Visibility, vin_key};
 use schema::Fields;
+use writer::{Op, run_writer};
 
 use crate::domain::DocumentId;
 use crate::error::{Error, Result};
@@ -37,18 +39,6 @@ const VERSION_FILE: &str = "dangan-analyzer-version";
 /// Changes the writer takes from its queue before it checks whether a commit is due.
 const DRAIN_AT_ONCE: usize = 1024;
 const DOCSTORE_BLOCK_BYTES: usize = 4096;
-
-enum Op {
-    Upsert(Box<TantivyDocument>, String),
-    Delete(String),
-    DeleteAll,
-    /// Commit now and answer when the commit is visible to searches.
-    Flush(oneshot::Sender<()>),
-    /// Answer once every change sent before has reached the writer (no commit).
-    Taken(oneshot::Sender<()>),
-    /// Commit, then merge away every deleted document (see `purge`).
-    Purge(oneshot::Sender<std::result::Result<usize, String>>),
-}
 
 /// What the index holds, from [`SearchIndex::indexed`].
 #[derive(Debug, Default)]
@@ -118,8 +108,7 @@ impl SearchIndex {
         let current = std::fs::read_to_string(&version_file).ok();
         if dir.exists() && current.as_deref().map(str::trim) != Some(expected.as_str()) {
             tracing::warn!(dir = %dir.display(), "search index built by another analyzer or key: rebuilding");
-            std::fs::remove_dir_all(dir)
-                .map_err(|e| format!("cannot clear {}: {e}", dir.display()))?;
+            clear(dir).map_err(|e| format!("cannot clear {}: {e}", dir.display()))?;
         }
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -386,114 +375,16 @@ fn open_writer(index: &Index, heap_bytes: usize) -> std::result::Result<IndexWri
     }
 }
 
-fn run_writer(
-    mut writer: IndexWriter,
-    reader: IndexReader,
-    fields: Fields,
-    rx: mpsc::Receiver<Op>,
-) {
-    // Changes since the last successful commit. A commit can fail (a full disk);
-    // tantivy then drops them, so they are rolled back and applied again, and the
-    // commit is retried until it succeeds, without a restart.
-    let mut journal: Vec<Op> = Vec::new();
-    let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
-    let mut purging: Vec<oneshot::Sender<std::result::Result<usize, String>>> = Vec::new();
-    let mut oldest_pending: Option<Instant> = None;
-    let mut retry_after = COMMIT_INTERVAL;
-    loop {
-        let timeout = match oldest_pending {
-            Some(t) => retry_after.saturating_sub(t.elapsed()),
-            None => Duration::from_secs(3600),
-        };
-        let mut disconnected = false;
-        let mut take = |op: Op, journal: &mut Vec<Op>| match op {
-            Op::Flush(tx) => waiting.push(tx),
-            Op::Purge(tx) => purging.push(tx),
-            Op::Taken(tx) => {
-                let _ = tx.send(());
-            }
-            op => {
-                apply(&mut writer, &fields, &op);
-                journal.push(op);
-            }
-        };
-        match rx.recv_timeout(timeout) {
-            Ok(op) => {
-                take(op, &mut journal);
-                // A bounded batch: under a steady stream (catch-up) the queue
-                // never empties, and commits must still come due, or the
-                // journal would keep every document until the stream ends.
-                for op in rx.try_iter().take(DRAIN_AT_ONCE) {
-                    take(op, &mut journal);
-                }
-                if !journal.is_empty() && oldest_pending.is_none() {
-                    oldest_pending = Some(Instant::now());
-                }
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => disconnected = true,
-        }
-        let due = oldest_pending.is_some_and(|t| t.elapsed() >= retry_after);
-        if !journal.is_empty()
-            && (due || !waiting.is_empty() || !purging.is_empty() || disconnected)
-        {
-            match writer.commit() {
-                Ok(_) => {
-                    if let Err(e) = reader.reload() {
-                        tracing::error!(error = %e, "index reader reload failed");
-                    }
-                    journal.clear();
-                    oldest_pending = None;
-                    retry_after = COMMIT_INTERVAL;
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, pending = journal.len(), "index commit failed; retrying");
-                    if let Err(e) = writer.rollback() {
-                        tracing::error!(error = %e, "index rollback failed");
-                    }
-                    for op in &journal {
-                        apply(&mut writer, &fields, op);
-                    }
-                    oldest_pending = Some(Instant::now());
-                    retry_after = (retry_after * 2).min(Duration::from_secs(5));
-                }
-            }
-        }
-        for tx in waiting.drain(..) {
-            let _ = tx.send(());
-        }
-        if !purging.is_empty() && journal.is_empty() {
-            let result = purge::compact(&mut writer, &reader);
-            if let Err(e) = &result {
-                tracing::error!(error = %e, "purging deleted documents from the index failed");
-            }
-            for tx in purging.drain(..) {
-                let _ = tx.send(result.clone());
-            }
-        }
-        if disconnected {
-            return;
+/// Empties `dir` but keeps it: it may be a mount point of its own (the index
+/// on a disk of its own), which cannot be removed.
+fn clear(dir: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path)?;
+        } else {
+            std::fs::remove_file(&path)?;
         }
     }
-}
-
-/// Applies one change to the writer (not yet committed).
-fn apply(writer: &mut IndexWriter, fields: &Fields, op: &Op) {
-    match op {
-        Op::Upsert(doc, id) => {
-            writer.delete_term(Term::from_field_text(fields.id, id));
-            if let Err(e) = writer.add_document(doc.as_ref().clone()) {
-                tracing::error!(error = %e, "index add failed");
-            }
-        }
-        Op::Delete(id) => {
-            writer.delete_term(Term::from_field_text(fields.id, id));
-        }
-        Op::DeleteAll => {
-            if let Err(e) = writer.delete_all_documents() {
-                tracing::error!(error = %e, "index clear failed");
-            }
-        }
-        Op::Flush(_) | Op::Taken(_) | Op::Purge(_) => {}
-    }
+    Ok(())
 }

@@ -13,6 +13,13 @@ use crate::helpers::{MASTER_KEY, error_code};
 
 /// Starts dangan on a fresh 48 MiB tmpfs; `None` where namespaces are not allowed.
 async fn start_on_tmpfs(mount_point: &std::path::Path) -> Option<Server> {
+    start_with_tmpfs(mount_point, "", "48m").await
+}
+
+/// Starts dangan with its data directory at `root/data` and a fresh tmpfs of
+/// `size` mounted at `root/under` (in a user + mount namespace of its own);
+/// `None` where namespaces are not allowed.
+pub async fn start_with_tmpfs(root: &std::path::Path, under: &str, size: &str) -> Option<Server> {
     let probe = Command::new("unshare")
         .args(["--user", "--map-root-user", "--mount", "true"])
         .status();
@@ -21,14 +28,30 @@ async fn start_on_tmpfs(mount_point: &std::path::Path) -> Option<Server> {
     }
     let port = free_port();
     let script = format!(
-        "mount -t tmpfs -o size=48m tmpfs '{dir}' && exec '{bin}' serve --bind 127.0.0.1:{port} --data-dir '{dir}/data'",
-        dir = mount_point.display(),
+        "mkdir -p '{mount}' && mount -t tmpfs -o size={size} tmpfs '{mount}' && exec '{bin}' serve --bind 127.0.0.1:{port} --data-dir '{root}/data'",
+        mount = root.join(under).display(),
+        root = root.display(),
         bin = env!("CARGO_BIN_EXE_dangan"),
     );
     let mut cmd = Command::new("unshare");
     cmd.args(["--user", "--map-root-user", "--mount", "sh", "-c", &script]);
     let child = server_env(&mut cmd, MASTER_KEY).spawn().unwrap();
     Some(wait_until_up(child, port).await)
+}
+
+/// Fills the file system of `filler` to its last byte; returns the filler's size.
+pub fn fill(filler: &std::path::Path) -> u64 {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(filler)
+        .unwrap();
+    for size in [64 * 1024, 4096, 256, 16, 1] {
+        let chunk = vec![0u8; size];
+        while f.write_all(&chunk).and_then(|()| f.sync_data()).is_ok() {}
+    }
+    f.metadata().unwrap().len()
 }
 
 #[tokio::test]
@@ -69,19 +92,7 @@ async fn a_full_disk_gives_a_clear_error_and_service_returns_once_space_is_freed
     }
 
     let filler = inside.join("filler");
-    let fill = || {
-        use std::io::Write;
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&filler)
-            .unwrap();
-        for size in [64 * 1024, 4096, 256, 16, 1] {
-            let chunk = vec![0u8; size];
-            while f.write_all(&chunk).and_then(|()| f.sync_data()).is_ok() {}
-        }
-        f.metadata().unwrap().len()
-    };
+    let fill = || fill(&filler);
     // Room for a document but not for its index segment: the index commit fails,
     // is retried, and succeeds once there is room again.
     let full = fill();

@@ -23,6 +23,7 @@ mod integrity;
 mod large_files;
 mod matrix;
 mod process;
+mod purge_retry;
 mod retention;
 mod scale;
 mod search;

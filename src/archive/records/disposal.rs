@@ -9,6 +9,8 @@
 //! "executes" a document another batch destroyed. The register is read by
 //! auditors, and by clerks and supervisors whose branch covers every line.
 
+use std::sync::atomic::Ordering;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use object_store::path::Path;
 use serde::{Deserialize, Serialize};
@@ -63,6 +65,11 @@ pub struct Disposal {
     pub rejected_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejection_note: Option<String>,
+    /// Set while the search index still has to be purged of the batch's
+    /// documents (spec §6): the purge failed at execution (a full disk, say)
+    /// and is retried until it succeeds (see [`Records::retry_purges`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub purge_pending: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -167,6 +174,7 @@ impl Records {
             rejected_by: None,
             rejected_at: None,
             rejection_note: None,
+            purge_pending: false,
         };
         let numbers: Vec<&str> = d.documents.iter().map(|l| l.archive_no.as_str()).collect();
         self.audit
@@ -241,17 +249,67 @@ impl Records {
         })
     }
 
-    /// The batches awaiting approval (few: each is a person's decision).
+    /// The batches awaiting approval.
     async fn open_proposals(&self) -> Result<Vec<Disposal>> {
-        let mut open = vec![];
+        self.disposals_where(|d| d.status == DisposalStatus::Proposed)
+            .await
+    }
+
+    /// Every register entry `keep` selects (few: each is a person's decision).
+    async fn disposals_where(&self, keep: impl Fn(&Disposal) -> bool) -> Result<Vec<Disposal>> {
+        let mut found = vec![];
         for path in self.blob.list(&Path::from("disposals")).await? {
             let Some(id) = path.filename() else { continue };
             let d = self.load_disposal(id).await?;
-            if d.status == DisposalStatus::Proposed {
-                open.push(d);
+            if keep(&d) {
+                found.push(d);
             }
         }
-        Ok(open)
+        Ok(found)
+    }
+
+    /// Purges the index of executed batches whose purge failed, and clears
+    /// their mark; each settled batch is recorded (`disposal.purged`). Does no
+    /// I/O unless a purge may be pending: since the start (once), or since a
+    /// purge failed. Returns how many batches were settled.
+    ///
+    /// # Errors
+    /// The store's, or the index's (the batches stay marked, to be retried).
+    pub async fn retry_purges(&self, ctx: &Context) -> Result<usize> {
+        if !self.purge_due.swap(false, Ordering::SeqCst) {
+            return Ok(0);
+        }
+        let settled = self.settle_purges(ctx).await;
+        if settled.is_err() {
+            self.purge_due.store(true, Ordering::SeqCst);
+        }
+        settled
+    }
+
+    async fn settle_purges(&self, ctx: &Context) -> Result<usize> {
+        let pending = self.disposals_where(|d| d.purge_pending).await?;
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        self.index
+            .purge(&[])
+            .await
+            .map_err(|e| Error::internal(format!("the index purge failed again: {e}")))?;
+        for mut d in pending.iter().cloned() {
+            d.purge_pending = false;
+            self.audit
+                .record(
+                    ctx.event("disposal.purged", Outcome::Allowed)
+                        .detail(json!({"disposal": d.id, "documents": d.documents.len()})),
+                )
+                .await?;
+            self.save_disposal(&d).await?;
+        }
+        tracing::info!(
+            batches = pending.len(),
+            "disposed documents purged from the index after a retry"
+        );
+        Ok(pending.len())
     }
 
     /// A batch by id, or a recorded refusal naming the unknown id.
@@ -353,11 +411,15 @@ impl Records {
         // Before the answer: no search finds them, and no index file still
         // holds their text, title or personal data (spec §6).
         if let Err(e) = self.index.purge(&[]).await {
-            tracing::error!(error = %e, disposal = %d.id, "disposed documents could not be purged from the index");
+            tracing::error!(error = %e, disposal = %d.id, "disposed documents could not be purged from the index; retrying until they are");
+            d.purge_pending = true;
         }
         d.status = DisposalStatus::Executed;
         d.executed_at = Some(self.clock.now());
         self.save_disposal(&d).await?;
+        if d.purge_pending {
+            self.purge_due.store(true, Ordering::SeqCst);
+        }
         Ok(d)
     }
 

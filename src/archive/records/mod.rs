@@ -7,6 +7,7 @@ pub mod register;
 pub mod retention;
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use super::catalog::Catalog;
 use super::change::ChangeWriter;
@@ -34,4 +35,7 @@ pub struct Records {
     pub(super) policy: Policy,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) calendar: Calendar,
+    /// Whether an executed batch may still await its index purge: true from
+    /// the start (until the register is read once) and after a failed purge.
+    pub(super) purge_due: AtomicBool,
 }

@@ -370,6 +370,7 @@ mod tests {
             rejected_by: None,
             rejected_at: None,
             rejection_note: None,
+            purge_pending: false,
         }
     }
 
