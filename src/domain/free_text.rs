@@ -197,4 +197,70 @@ mod tests {
         // A year before a phone does not hide it.
         assert_eq!(mask_free_text("2026 13812345678").0, "2026 138****5678");
     }
+
+    /// The ways people write a number: plain, grouped with dashes or spaces,
+    /// with the country code, in full-width digits.
+    fn writings(n: &str) -> Vec<String> {
+        let full_width: String = n
+            .chars()
+            .map(|c| match c.to_digit(10) {
+                Some(d) => char::from_u32('０' as u32 + d).expect("a full-width digit"),
+                None => c,
+            })
+            .collect();
+        let mut out = vec![n.to_string(), full_width];
+        if n.len() == 11 {
+            out.push(format!("{}-{}-{}", &n[..3], &n[3..7], &n[7..]));
+            out.push(format!("{} {} {}", &n[..3], &n[3..7], &n[7..]));
+            out.push(format!("+86 {n}"));
+            out.push(format!("+86{n}"));
+        } else {
+            out.push(format!("{} {} {}", &n[..6], &n[6..14], &n[14..]));
+        }
+        out
+    }
+
+    /// Text around a number: CJK or ASCII words and punctuation, never a
+    /// letter or digit touching it (a number glued to a word is a code).
+    fn surrounding() -> impl proptest::strategy::Strategy<Value = String> {
+        proptest::string::string_regex(
+            "[\\u{4e00}-\\u{4fff}a-z ，。：]{0,12}[\\u{4e00}-\\u{4fff} ，。：]",
+        )
+        .expect("a valid pattern")
+    }
+
+    proptest::proptest! {
+        /// Any generated mobile or ID number, in any writing, inside any text,
+        /// is found and never left whole in the masked text.
+        #[test]
+        fn generated_numbers_in_any_writing_and_text_are_masked(
+            seed: u64,
+            id_card: bool,
+            writing: usize,
+            before in surrounding(),
+            after in surrounding(),
+        ) {
+            use rand::SeedableRng;
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+            let number = if id_card {
+                crate::corpus::id_number(&mut rng)
+            } else {
+                crate::corpus::phone(&mut rng)
+            };
+            let forms = writings(&number);
+            let written = &forms[writing % forms.len()];
+            let text = format!("{before}{written}{}", after.chars().rev().collect::<String>());
+            let (masked, found) = mask_free_text(&text);
+            proptest::prop_assert!(found.iter().any(|f| f.eq_ignore_ascii_case(&number)), "{text}: found {found:?}");
+            let bare: String = masked
+                .chars()
+                .filter_map(|c| match c {
+                    '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32),
+                    ' ' | '-' => None,
+                    c => Some(c),
+                })
+                .collect();
+            proptest::prop_assert!(!bare.contains(&number[..number.len() - 1]), "{text} -> {masked}");
+        }
+    }
 }
