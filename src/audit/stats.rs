@@ -10,10 +10,14 @@
 //! - `denials`: any record refused (`outcome: denied`);
 //! - `grants`: `access.approve`, allowed (an access grant 调阅 issued).
 //!
-//! A record is placed by the archive number it names (its branch and category);
-//! one that names none (a refused search, a grant for a whole vehicle) by the
-//! caller's branch, with an empty category. The month is the record's time in
-//! the archive's calendar (spec §2).
+//! A record is placed by the archive number it names: the branch and category
+//! the document was filed under, which never change (a document a correction
+//! moved to another branch keeps counting under the branch of its number). One
+//! that names none (a refused search, a grant for a whole vehicle) is placed by
+//! the caller's branch with an empty category, and one of no known caller (a
+//! refused token, a failed login) under an empty branch, which only the
+//! all-branch view shows. The month is the record's time in the archive's
+//! calendar (spec §2).
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -67,10 +71,10 @@ pub fn tally(path: &Path, calendar: Calendar, scope: Option<&Branch>) -> std::io
         let Some(column) = column(&record) else {
             continue;
         };
-        let Some((branch, category)) = place(&record) else {
-            continue;
-        };
-        if scope.is_some_and(|s| !s.covers(&branch)) {
+        let (branch, category) = place(&record);
+        if let Some(scope) = scope
+            && !Branch::parse(&branch).is_ok_and(|b| scope.covers(&b))
+        {
             continue;
         }
         let Some(time) = record["time"]
@@ -80,7 +84,7 @@ pub fn tally(path: &Path, calendar: Calendar, scope: Option<&Branch>) -> std::io
             continue;
         };
         let month = calendar.day_of(time).format("%Y-%m").to_string();
-        let key = (branch.as_str().to_string(), category, month);
+        let key = (branch, category, month);
         let row = rows.entry(key.clone()).or_insert_with(|| Row {
             branch: key.0,
             category: key.1,
@@ -120,15 +124,17 @@ fn column(record: &Value) -> Option<fn(&mut Row) -> &mut u64> {
 }
 
 /// The branch and category a record counts under (see the module docs).
-fn place(record: &Value) -> Option<(Branch, String)> {
-    if let Some(no) = record["archive_no"]
+fn place(record: &Value) -> (String, String) {
+    match record["archive_no"]
         .as_str()
         .and_then(|a| ArchiveNo::parse(a).ok())
     {
-        return Some((no.branch, no.category));
+        Some(no) => (no.branch.as_str().to_string(), no.category),
+        None => (
+            record["branch"].as_str().unwrap_or_default().to_string(),
+            String::new(),
+        ),
     }
-    let branch = Branch::parse(record["branch"].as_str()?).ok()?;
-    Some((branch, String::new()))
 }
 
 /// The rows as CSV (`branch,category,month,filings,reads,downloads,denials,grants`).
@@ -187,6 +193,9 @@ mod tests {
                 "2026-02-01T00:00:00Z",
             ),
             line("search", "allowed", None, "2026-02-01T00:00:00Z"),
+            serde_json::json!({"action": "auth.token_refused", "outcome": "denied",
+                "time": "2026-02-01T00:00:00Z"})
+            .to_string(),
             "not a record".to_string(),
         ];
         std::fs::write(&path, lines.join("\n")).unwrap();
@@ -211,12 +220,14 @@ mod tests {
         assert_eq!(
             got,
             [
+                ("", "", "2026-02", 0, 0, 0, 1),
                 ("BJ01", "WX", "2026-01", 0, 1, 0, 0),
                 ("BJ01", "WX", "2026-02", 1, 0, 1, 1),
                 ("SH01", "", "2026-02", 0, 0, 0, 1),
             ]
         );
-        assert_eq!((all.totals.filings, all.totals.denials), (1, 2));
+        assert_eq!((all.totals.filings, all.totals.denials), (1, 3));
+        // Records of no known caller show only in the all-branch view.
         let sh = tally(&path, shanghai, Some(&Branch::parse("SH01").unwrap())).unwrap();
         assert_eq!(sh.rows.len(), 1);
         assert_eq!(sh.rows[0].branch, "SH01");

@@ -12,7 +12,7 @@ use super::catalog::Catalog;
 use super::change::ChangeWriter;
 use super::content::Contents;
 use crate::audit::AuditLog;
-use crate::error::Result;
+use crate::error::{Code, Error, Result};
 use crate::storage::BlobStore;
 use crate::storage::envelope::Keyring;
 
@@ -33,7 +33,11 @@ impl Maintenance {
     pub async fn readiness(&self) -> Result<usize> {
         self.blob
             .list(&object_store::path::Path::from("system"))
-            .await?;
+            .await
+            .map_err(|e| {
+                Error::new(Code::StorageUnavailable, "the object store is unavailable")
+                    .with_source(e)
+            })?;
         Ok(self.catalog.len())
     }
 

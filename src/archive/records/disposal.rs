@@ -79,6 +79,13 @@ pub struct Proposal {
     pub reason: String,
 }
 
+/// What a listing of the register does with an entry it cannot read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Damaged {
+    Fail,
+    Skip,
+}
+
 fn register_path(id: &str) -> Path {
     Path::from(format!("disposals/{id}"))
 }
@@ -251,16 +258,28 @@ impl Records {
 
     /// The batches awaiting approval.
     async fn open_proposals(&self) -> Result<Vec<Disposal>> {
-        self.disposals_where(|d| d.status == DisposalStatus::Proposed)
+        self.disposals_where(Damaged::Fail, |d| d.status == DisposalStatus::Proposed)
             .await
     }
 
     /// Every register entry `keep` selects (few: each is a person's decision).
-    async fn disposals_where(&self, keep: impl Fn(&Disposal) -> bool) -> Result<Vec<Disposal>> {
+    /// A damaged entry fails the listing, or is skipped with a warning.
+    async fn disposals_where(
+        &self,
+        damaged: Damaged,
+        keep: impl Fn(&Disposal) -> bool,
+    ) -> Result<Vec<Disposal>> {
         let mut found = vec![];
         for path in self.blob.list(&Path::from("disposals")).await? {
             let Some(id) = path.filename() else { continue };
-            let d = self.load_disposal(id).await?;
+            let d = match self.load_disposal(id).await {
+                Ok(d) => d,
+                Err(e) if damaged == Damaged::Skip => {
+                    tracing::warn!(disposal = id, error = ?e, "unreadable disposal register entry skipped");
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             if keep(&d) {
                 found.push(d);
             }
@@ -287,7 +306,10 @@ impl Records {
     }
 
     async fn settle_purges(&self, ctx: &Context) -> Result<usize> {
-        let pending = self.disposals_where(|d| d.purge_pending).await?;
+        // One damaged entry must not hold back the purge the others owe.
+        let pending = self
+            .disposals_where(Damaged::Skip, |d| d.purge_pending)
+            .await?;
         if pending.is_empty() {
             return Ok(0);
         }
