@@ -81,7 +81,7 @@ pub struct Proposal {
 
 /// What a listing of the register does with an entry it cannot read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Damaged {
+pub(super) enum Damaged {
     Fail,
     Skip,
 }
@@ -105,7 +105,7 @@ impl Records {
         .ok_or_else(|| Error::not_found("disposal"))
     }
 
-    async fn save_disposal(&self, d: &Disposal) -> Result<()> {
+    pub(super) async fn save_disposal(&self, d: &Disposal) -> Result<()> {
         write_sealed(&self.blob, &self.keyring, &register_path(&d.id), d).await
     }
 
@@ -264,7 +264,7 @@ impl Records {
 
     /// Every register entry `keep` selects (few: each is a person's decision).
     /// A damaged entry fails the listing, or is skipped with a warning.
-    async fn disposals_where(
+    pub(super) async fn disposals_where(
         &self,
         damaged: Damaged,
         keep: impl Fn(&Disposal) -> bool,
@@ -285,53 +285,6 @@ impl Records {
             }
         }
         Ok(found)
-    }
-
-    /// Purges the index of executed batches whose purge failed, and clears
-    /// their mark; each settled batch is recorded (`disposal.purged`). Does no
-    /// I/O unless a purge may be pending: since the start (once), or since a
-    /// purge failed. Returns how many batches were settled.
-    ///
-    /// # Errors
-    /// The store's, or the index's (the batches stay marked, to be retried).
-    pub async fn retry_purges(&self, ctx: &Context) -> Result<usize> {
-        if !self.purge_due.swap(false, Ordering::SeqCst) {
-            return Ok(0);
-        }
-        let settled = self.settle_purges(ctx).await;
-        if settled.is_err() {
-            self.purge_due.store(true, Ordering::SeqCst);
-        }
-        settled
-    }
-
-    async fn settle_purges(&self, ctx: &Context) -> Result<usize> {
-        // One damaged entry must not hold back the purge the others owe.
-        let pending = self
-            .disposals_where(Damaged::Skip, |d| d.purge_pending)
-            .await?;
-        if pending.is_empty() {
-            return Ok(0);
-        }
-        self.index
-            .purge(&[])
-            .await
-            .map_err(|e| Error::internal(format!("the index purge failed again: {e}")))?;
-        for mut d in pending.iter().cloned() {
-            d.purge_pending = false;
-            self.audit
-                .record(
-                    ctx.event("disposal.purged", Outcome::Allowed)
-                        .detail(json!({"disposal": d.id, "documents": d.documents.len()})),
-                )
-                .await?;
-            self.save_disposal(&d).await?;
-        }
-        tracing::info!(
-            batches = pending.len(),
-            "disposed documents purged from the index after a retry"
-        );
-        Ok(pending.len())
     }
 
     /// A batch by id, or a recorded refusal naming the unknown id.

@@ -3,6 +3,7 @@
 //! disposal register's exports ([`register`]).
 
 pub mod disposal;
+mod purge;
 pub mod register;
 pub mod retention;
 
