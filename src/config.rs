@@ -149,6 +149,9 @@ pub struct AuthConfig {
     pub bootstrap_admin_password: SecretString,
     pub max_failed_logins: u32,
     pub lockout_secs: u64,
+    /// Front-desk sessions: idle and absolute lifetime (seconds).
+    pub session_idle_secs: u64,
+    pub session_max_secs: u64,
     pub external: ExternalIdpConfig,
 }
 
@@ -248,6 +251,14 @@ impl Config {
             return Err(format!(
                 "auth.token_ttl_secs is {}; expected 1 to 86400",
                 self.auth.token_ttl_secs
+            ));
+        }
+        if self.auth.session_idle_secs == 0
+            || self.auth.session_idle_secs > self.auth.session_max_secs
+        {
+            return Err(format!(
+                "auth.session_idle_secs ({}) must be 1 to auth.session_max_secs ({})",
+                self.auth.session_idle_secs, self.auth.session_max_secs
             ));
         }
         if self.access.default_days == 0 || self.access.default_days > self.access.max_days {

@@ -18,15 +18,17 @@
 //! 7. `archive` — the use cases, one service per resource (documents, search,
 //!    access requests, records, maintenance, auditing) and the one writer of
 //!    document changes.
-//! 8. `api` — HTTP: the route table and one handler file per resource. A
-//!    handler extracts the caller, parses, calls one use case, maps the result.
+//! 8. `api`, `web` — HTTP: the API's route table and one handler file per
+//!    resource; the web front desk's pages, sessions and assets. A handler (of
+//!    either) extracts the caller, parses, calls one use case, maps the result.
+//!    `web` may use `api`'s parsing, never the other way round.
 //! 9. `open`, `schedules`, `tls` — opening the parts in order; background
 //!    work; the HTTPS certificate.
 //! 10. `startup` — building, binding and running the server.
 //! 11. `corpus` — synthetic records and hostile files for tests and the
 //!     benchmark (feature `test-support`; never in the server).
 //!
-//! actix-web is imported only by `api`, `auth::extractor`, `startup` and `error`.
+//! actix-web is imported only by `api`, `web`, `auth::extractor`, `startup` and `error`.
 
 pub mod api;
 pub mod archive;
@@ -47,3 +49,4 @@ pub mod schedules;
 pub mod startup;
 pub mod storage;
 pub mod tls;
+pub mod web;

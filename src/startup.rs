@@ -59,6 +59,8 @@ impl Application {
                 max_metadata_bytes: server.max_metadata_bytes,
             },
         );
+        let sessions = crate::web::sessions(&state.config.auth);
+        let calendar = web::Data::new(state.auditing.calendar());
         crate::schedules::spawn_all(&state);
         let server = HttpServer::new(move || {
             App::new()
@@ -66,6 +68,8 @@ impl Application {
                 .wrap(from_fn(crate::api::record_unrecorded))
                 .wrap(from_fn(request_id))
                 .configure(|cfg| edge.configure(cfg))
+                .configure(|cfg| crate::web::configure(cfg, &sessions, &calendar))
+                .default_service(web::to(crate::web::not_found))
         })
         .workers(workers);
         let https = tls.is_some();

@@ -16,7 +16,7 @@ pub mod multipart;
 pub mod openapi;
 mod records;
 pub mod routes;
-mod search;
+pub mod search;
 mod users;
 mod vehicles;
 
@@ -171,7 +171,8 @@ impl Edge {
         }
     }
 
-    /// The services, the body and parameter rules, and every route.
+    /// The services, the body and parameter rules, and every route (the
+    /// fallback for unknown routes is `web::not_found`, set by the server).
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         cfg.app_data(self.documents.clone())
             .app_data(self.search.clone())
@@ -189,8 +190,7 @@ impl Edge {
             .app_data(web::PathConfig::default().error_handler(|e, _| {
                 Error::new(crate::error::Code::InvalidPath, e.to_string()).into()
             }))
-            .configure(routes::register)
-            .default_service(web::to(not_found));
+            .configure(routes::register);
     }
 }
 
@@ -215,7 +215,9 @@ fn json_config(limit: usize) -> web::JsonConfig {
         })
 }
 
-async fn not_found(req: HttpRequest) -> HttpResponse {
+/// The answer to a request no route takes (JSON; the pages' fallback hands
+/// API requests and non-browsers here).
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
     let message = format!(
         "no route for {} {}",
         req.method(),

@@ -15,23 +15,24 @@ pub const MAX_QUERY_CHARS: usize = 200;
 /// Deepest result reachable by paging.
 pub const MAX_DEPTH: u32 = 10_000;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct SearchParams {
-    q: Option<String>,
-    category: Option<String>,
-    branch: Option<String>,
-    vin: Option<String>,
-    plate: Option<String>,
-    order_no: Option<String>,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-    page: Option<u32>,
-    per_page: Option<u32>,
-    sort: Option<String>,
+    pub q: Option<String>,
+    pub category: Option<String>,
+    pub branch: Option<String>,
+    pub vin: Option<String>,
+    pub plate: Option<String>,
+    pub order_no: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+    pub sort: Option<String>,
 }
 
-fn parse(params: SearchParams, search: &Search) -> Result<SearchRequest> {
+/// The search a query string asks for, checked (shared with the search page).
+pub fn parse(params: SearchParams, search: &Search) -> Result<SearchRequest> {
     let bad = |code: Code, m: String| Error::new(code, m);
     let q = params
         .q

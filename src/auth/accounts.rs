@@ -275,6 +275,29 @@ impl Accounts {
         }
     }
 
+    /// A fresh token for a caller authenticated just now (a front-desk session
+    /// in use renews its token this way, spec §9). Only for local accounts: a
+    /// provider's token is the provider's to renew.
+    pub async fn renew(&self, caller: &Principal) -> Option<String> {
+        self.users
+            .name_taken(&caller.username)
+            .await
+            .then(|| self.tokens.issue(&caller.username))
+    }
+
+    /// The lifetime of the tokens this server issues.
+    pub fn token_ttl(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.tokens.ttl_secs().max(0) as u64)
+    }
+
+    /// Records the end of a front-desk session at the user's request.
+    pub async fn logout(&self, caller: &Permitted<perm::AuthMe>) -> Result<()> {
+        self.audit
+            .record(caller.ctx().event("auth.logout", Outcome::Allowed))
+            .await
+            .map(|_| ())
+    }
+
     pub async fn me(&self, caller: &Permitted<perm::AuthMe>) -> Result<UserView> {
         let (ctx, p) = (caller.ctx(), caller.principal());
         self.audit

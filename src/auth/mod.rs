@@ -9,6 +9,7 @@ pub mod extractor;
 pub mod guard;
 pub mod hashing;
 pub mod policy;
+pub mod sessions;
 pub mod throttle;
 pub mod tokens;
 pub mod users;

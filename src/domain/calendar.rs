@@ -32,6 +32,14 @@ impl Calendar {
     }
 
     /// The local day of instant `t`.
+    /// `t` as the archive's local time, to the minute, with its offset
+    /// (`2026-12-02 15:04 +08:00`), for people reading a page.
+    pub fn local_minute(&self, t: DateTime<Utc>) -> String {
+        t.with_timezone(&self.0)
+            .format("%Y-%m-%d %H:%M %:z")
+            .to_string()
+    }
+
     pub fn day_of(&self, t: DateTime<Utc>) -> NaiveDate {
         t.with_timezone(&self.0).date_naive()
     }

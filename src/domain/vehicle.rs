@@ -97,8 +97,10 @@ impl fmt::Display for Vin {
 #[serde(try_from = "String", into = "String")]
 pub struct Plate(String);
 
-const PROVINCES: &str = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领";
-const PLATE_SUFFIXES: &str = "挂学警港澳";
+/// The province (and embassy) characters a plate starts with.
+pub const PROVINCES: &str = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领";
+/// The characters that may end a plate (trailer, learner, police, HK, Macao).
+pub const PLATE_SUFFIXES: &str = "挂学警港澳";
 
 impl Plate {
     /// Parses a plate, accepting the usual separators (`·`, `•`, `.`, `-`, space)

@@ -52,6 +52,12 @@ impl Documents {
         Ok(&self.scheme)
     }
 
+    /// The classification scheme, for naming categories on a page the caller
+    /// was already allowed (not a reading of it: nothing is recorded).
+    pub fn scheme(&self) -> &Classification {
+        &self.scheme
+    }
+
     /// The size limits filing enforces (for the edge's own body limits).
     pub fn limits(&self) -> Limits {
         self.limits

@@ -1,0 +1,408 @@
+//! The front desk's words, in one place per language (spec §9: Chinese first,
+//! with an English switch). Templates and page handlers ask for a text by key;
+//! a key missing from [`TEXTS`] shows as the key itself, and the unit test
+//! below fails for any key the templates use that is not listed.
+
+/// The language of a page: Chinese unless the visitor chose English.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+/// The cookie that remembers the visitor's choice (a year).
+pub const LANG_COOKIE: &str = "dangan_lang";
+
+impl Lang {
+    /// `zh` or `en` (a cookie value); anything else is Chinese.
+    pub fn parse(raw: Option<&str>) -> Lang {
+        match raw {
+            Some("en") => Lang::En,
+            _ => Lang::Zh,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+
+    /// The `lang` attribute of the page.
+    pub fn html(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    /// The other language, offered by the switch.
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Zh => Lang::En,
+            Lang::En => Lang::Zh,
+        }
+    }
+
+    /// The text of `key`, if it is listed.
+    pub fn t_opt(self, key: &str) -> Option<&'static str> {
+        let i = TEXTS.binary_search_by(|(k, _, _)| (*k).cmp(key)).ok()?;
+        Some(match self {
+            Lang::Zh => TEXTS[i].1,
+            Lang::En => TEXTS[i].2,
+        })
+    }
+
+    /// The text of `key` in this language.
+    pub fn t(self, key: &str) -> &'static str {
+        match TEXTS.binary_search_by(|(k, _, _)| (*k).cmp(key)) {
+            Ok(i) => match self {
+                Lang::Zh => TEXTS[i].1,
+                Lang::En => TEXTS[i].2,
+            },
+            Err(_) => {
+                tracing::warn!(key, "front-desk text missing");
+                "?"
+            }
+        }
+    }
+}
+
+/// `(key, Chinese, English)`, sorted by key (the unit test checks).
+pub const TEXTS: &[(&str, &str, &str)] = &[
+    ("access.days", "期限（天）", "Duration (days)"),
+    (
+        "access.document",
+        "档号或文档编号",
+        "Archive number or document id",
+    ),
+    (
+        "access.empty",
+        "您还没有提出调阅申请。",
+        "You have not asked for access yet.",
+    ),
+    (
+        "access.intro",
+        "需要查看本店以外或超出您密级的档案时，在此申请调阅；主管批准后在期限内可查看。",
+        "To see a document of another branch or above your clearance, ask here; once a supervisor approves, you may read it for the days granted.",
+    ),
+    (
+        "access.or_vin",
+        "或整车档案（车架号）",
+        "or a whole vehicle (VIN)",
+    ),
+    ("access.purpose", "用途", "Purpose"),
+    (
+        "access.sent",
+        "调阅申请已提交，等待主管审批。",
+        "Your request was sent; a supervisor will decide it.",
+    ),
+    ("access.submit", "提交申请", "Send request"),
+    ("access.title", "调阅申请", "Access requests"),
+    ("category", "类别", "Category"),
+    ("confidentiality", "密级", "Confidentiality"),
+    (
+        "correct.changes",
+        "要更正的字段（留空表示不改）",
+        "Fields to correct (leave empty to keep)",
+    ),
+    (
+        "correct.done",
+        "元数据已更正。",
+        "The metadata was corrected.",
+    ),
+    ("correct.submit", "保存更正", "Save correction"),
+    ("correct.title", "更正元数据", "Correct metadata"),
+    ("customer", "客户", "Customer"),
+    ("customer.id_number", "证件号码", "ID number"),
+    ("customer.name", "客户姓名", "Customer name"),
+    ("customer.phone", "客户电话", "Customer phone"),
+    ("doc.archive_no", "档号", "Archive number"),
+    ("doc.corrections", "更正记录", "Corrections"),
+    ("doc.download", "下载", "Download"),
+    ("doc.filed", "归档", "Filed"),
+    ("doc.filed_by", "归档人", "Filed by"),
+    ("doc.legal_hold", "法律保全", "Legal hold"),
+    ("doc.no_corrections", "没有更正。", "No corrections."),
+    (
+        "doc.no_preview",
+        "此文件类型不能在线预览，请下载查看。",
+        "This type of file cannot be previewed; download it to read it.",
+    ),
+    ("doc.preview", "预览", "Preview"),
+    (
+        "doc.preview_failed",
+        "预览失败，请下载查看。",
+        "The preview failed; download the file to read it.",
+    ),
+    (
+        "doc.preview_loading",
+        "正在加载预览…",
+        "Loading the preview…",
+    ),
+    ("doc.reason", "原因", "Reason"),
+    ("doc.retention_until", "保管期限至", "Retained until"),
+    ("doc.text", "全文检索", "Text search"),
+    ("doc.text_indexed", "已建立全文索引", "Text is searchable"),
+    (
+        "doc.text_not_indexed",
+        "未建立全文索引",
+        "Text is not searchable",
+    ),
+    ("doc.version", "版本", "Version"),
+    ("doc.versions", "版本", "Versions"),
+    ("err.back", "返回", "Go back"),
+    (
+        "err.csrf",
+        "表单已过期或来自其他网站。请刷新页面后重试。",
+        "This form has expired or came from another site. Reload the page and try again.",
+    ),
+    (
+        "err.days",
+        "期限应为 1 到最长允许的天数。",
+        "The duration must be from 1 day to the longest allowed.",
+    ),
+    (
+        "err.empty_file",
+        "文件是空的，请选择有内容的文件。",
+        "The file is empty; choose a file with content.",
+    ),
+    ("err.field", "字段", "Field"),
+    (
+        "err.forbidden",
+        "您的角色或权限不允许此操作。",
+        "Your roles do not allow this.",
+    ),
+    (
+        "err.internal",
+        "服务器出错了。请稍后重试；如仍失败，请把请求编号告知管理员。",
+        "Something went wrong on the server. Try again later; if it keeps failing, give the administrator the request id.",
+    ),
+    (
+        "err.invalid",
+        "有内容填写不正确，请修改后重试。",
+        "Something you entered is not valid; correct it and try again.",
+    ),
+    (
+        "err.locked",
+        "登录失败次数过多，请稍后再试。",
+        "Too many failed logins; try again later.",
+    ),
+    (
+        "err.login",
+        "用户名或密码错误，或账户已停用。",
+        "Wrong user name or password, or the account is disabled.",
+    ),
+    (
+        "err.not_found",
+        "没有找到，或您无权查看。",
+        "Not found, or not visible to you.",
+    ),
+    (
+        "err.nothing",
+        "没有任何字段被修改。",
+        "No field was changed.",
+    ),
+    (
+        "err.purpose",
+        "请写明调阅用途。",
+        "Say what the access is for.",
+    ),
+    (
+        "err.reason",
+        "请写明原因（1 到 1000 个字）。",
+        "Give a reason (1 to 1000 characters).",
+    ),
+    ("err.request_id", "请求编号", "Request id"),
+    ("err.title", "无法完成", "Could not complete"),
+    (
+        "err.too_large",
+        "文件或内容超过允许的大小。",
+        "The file or text is larger than allowed.",
+    ),
+    (
+        "err.unavailable",
+        "系统暂时繁忙或存储不可用，请稍后重试。",
+        "The system is busy or its storage is unavailable; try again shortly.",
+    ),
+    ("file.add", "选择文件", "Choose files"),
+    (
+        "file.category_hint",
+        "必填字段随类别变化；默认密级：",
+        "Required fields depend on the category; default level:",
+    ),
+    ("file.done", "已归档", "Filed"),
+    (
+        "file.drop",
+        "把文件拖到这里，或点击选择（可多选，每个文件归为一份档案）",
+        "Drop files here, or click to choose (several at once: each file is filed as one document)",
+    ),
+    ("file.failed", "未归档", "Not filed"),
+    (
+        "file.intro",
+        "填写元数据，然后选择或拖入文件。每个文件各得一个档号。",
+        "Fill in the metadata, then choose or drop files. Each file gets its own archive number.",
+    ),
+    ("file.level_default", "按类别默认", "Category default"),
+    ("file.required", "必填", "required"),
+    ("file.submit", "归档", "File"),
+    ("file.title", "文件归档", "File documents"),
+    ("file.uploading", "上传中", "Uploading"),
+    ("home.me", "我的账户", "My account"),
+    ("home.roles", "角色", "Roles"),
+    ("level.confidential", "商业秘密", "Confidential"),
+    ("level.internal", "内部", "Internal"),
+    ("level.public", "公开", "Public"),
+    ("level.restricted", "核心商业秘密", "Restricted"),
+    (
+        "login.expired",
+        "会话已结束，请重新登录。",
+        "Your session has ended; please log in again.",
+    ),
+    ("login.password", "密码", "Password"),
+    ("login.submit", "登录", "Log in"),
+    ("login.title", "登录", "Log in"),
+    ("login.username", "用户名", "User name"),
+    ("meta.branch", "门店", "Branch"),
+    ("meta.summary", "摘要", "Summary"),
+    ("meta.tags", "标签（用分号分隔）", "Tags (separated by ;)"),
+    ("meta.title", "标题", "Title"),
+    (
+        "meta.transcript",
+        "文字记录（扫描件的文字）",
+        "Transcript (the text of a scan)",
+    ),
+    ("nav.file", "归档", "File"),
+    ("nav.logout", "退出", "Log out"),
+    ("nav.main", "主导航", "Main navigation"),
+    ("nav.requests", "调阅", "Access"),
+    ("nav.search", "检索", "Search"),
+    ("product", "档案系统", "dangan archive"),
+    ("request.expires", "到期", "Expires"),
+    ("request.note", "审批意见", "Note"),
+    ("request.status", "状态", "Status"),
+    ("request.status.approved", "已批准", "Approved"),
+    ("request.status.pending", "待审批", "Pending"),
+    ("request.status.rejected", "已驳回", "Rejected"),
+    ("request.status.revoked", "已撤销", "Revoked"),
+    ("request.target", "调阅对象", "Asked for"),
+    ("request.time", "申请时间", "Asked at"),
+    ("role.admin", "系统管理员", "Administrator"),
+    ("role.auditor", "审计员", "Auditor"),
+    ("role.clerk", "档案管理员", "Records clerk"),
+    ("role.staff", "业务人员", "Staff"),
+    ("role.supervisor", "部门负责人", "Supervisor"),
+    ("search.all", "全部", "All"),
+    ("search.by_date", "按日期", "By date"),
+    ("search.by_relevance", "按相关度", "By relevance"),
+    (
+        "search.empty",
+        "没有找到匹配的档案。试试更少的词、车架号后几位、车牌或委托书号。",
+        "Nothing matched. Try fewer words, the last digits of a VIN, a plate or an order number.",
+    ),
+    ("search.facets", "筛选", "Narrow down"),
+    (
+        "search.hint",
+        "输入词语、车架号（或后几位）、车牌、委托书号或客户电话",
+        "Type words, a VIN (or its last digits), a plate, an order number or a customer's phone",
+    ),
+    ("search.label", "检索档案", "Search the archive"),
+    ("search.next", "下一页", "Next"),
+    ("search.page", "第 {} 页", "Page {}"),
+    ("search.prev", "上一页", "Previous"),
+    ("search.results", "检索结果", "Results"),
+    ("search.sort", "排序", "Sort"),
+    (
+        "search.start",
+        "在上方输入要找的内容。",
+        "Type what you are looking for above.",
+    ),
+    ("search.submit", "检索", "Search"),
+    ("search.total", "共 {} 份", "{} documents"),
+    ("search.year", "年份", "Year"),
+    ("service.order_no", "委托书号", "Order number"),
+    ("service.service_date", "服务日期", "Service date"),
+    ("service.technician", "技师", "Technician"),
+    ("skip", "跳到主要内容", "Skip to content"),
+    ("switch_lang", "English", "中文"),
+    ("timeline.customer", "客户档案", "Customer history"),
+    (
+        "timeline.customer_hint",
+        "输入客户电话，查看该客户的全部档案。",
+        "Enter a customer's phone number to see their history.",
+    ),
+    (
+        "timeline.empty",
+        "这里还没有您可以查看的档案。",
+        "There is nothing here you may see yet.",
+    ),
+    ("timeline.vehicle", "一车一档", "Vehicle archive"),
+    ("vehicle", "车辆", "Vehicle"),
+    ("vehicle.mileage_km", "里程（公里）", "Mileage (km)"),
+    ("vehicle.model", "车型", "Model"),
+    ("vehicle.plate", "车牌号", "Plate"),
+    (
+        "vehicle.plate_bad",
+        "车牌格式不对，例如 京A·12345",
+        "Not a plate; for example 京A·12345",
+    ),
+    ("vehicle.vin", "车架号（VIN）", "VIN"),
+    (
+        "vehicle.vin_bad",
+        "车架号应为 17 位，不含 I、O、Q，第 9 位校验位要正确",
+        "A VIN has 17 characters without I, O or Q, and a correct check digit in position 9",
+    ),
+    (
+        "vehicle.vin_ok",
+        "车架号校验通过",
+        "VIN check digit is correct",
+    ),
+    ("version.add", "上传新版本", "Add a version"),
+    (
+        "version.done",
+        "新版本已保存。",
+        "The new version was saved.",
+    ),
+    ("version.file", "新版本的文件", "File of the new version"),
+    ("version.submit", "保存新版本", "Save version"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_are_sorted_unique_and_complete_in_both_languages() {
+        for pair in TEXTS.windows(2) {
+            assert!(pair[0].0 < pair[1].0, "{} before {}", pair[0].0, pair[1].0);
+        }
+        for (key, zh, en) in TEXTS {
+            assert!(!zh.is_empty() && !en.is_empty(), "{key}");
+        }
+        assert_eq!(Lang::Zh.t("nav.search"), "检索");
+        assert_eq!(Lang::En.t("nav.search"), "Search");
+    }
+
+    /// Every `t("…")` in a template names a listed key.
+    #[test]
+    fn every_key_the_templates_use_is_listed() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web/templates");
+        let mut used = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            for part in text.split("t(\"").skip(1) {
+                let key = part.split('"').next().unwrap();
+                used += 1;
+                assert!(
+                    TEXTS.binary_search_by(|(k, _, _)| (*k).cmp(key)).is_ok(),
+                    "{}: key `{key}` is not in TEXTS",
+                    path.display()
+                );
+            }
+        }
+        assert!(used > 50, "the scan found the templates' keys ({used})");
+    }
+}

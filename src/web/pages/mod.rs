@@ -1,0 +1,19 @@
+//! One file per desk: the page handlers. Each extracts its caller with the
+//! page guard, parses, calls one use case and renders a template.
+
+pub mod documents;
+pub mod filing;
+pub mod home;
+pub mod login;
+pub mod requests;
+pub mod search;
+pub mod timeline;
+
+use actix_web::HttpResponse;
+
+/// A 303 to a local path (after a form post: the browser then GETs it).
+pub fn see_other(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header(("Location", to.to_string()))
+        .finish()
+}
