@@ -13,6 +13,7 @@ mod disposal;
 mod evidence;
 mod extraction;
 mod filing;
+mod front_desk;
 mod free_text_pii;
 mod grants;
 mod hardening;

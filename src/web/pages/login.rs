@@ -50,16 +50,23 @@ pub async fn form(visitor: Visitor, req: HttpRequest) -> Result<HttpResponse, Pa
     )
 }
 
-/// Whether a form post comes from a page of this very server: a browser names
-/// the page's origin in `Origin`, which must then be this host.
+/// Whether a form post comes from a page of this very server: a browser says
+/// where a request comes from in `Sec-Fetch-Site`, and names the page's origin
+/// in `Origin` (`null` under our `Referrer-Policy: no-referrer`).
 fn same_origin(req: &HttpRequest) -> bool {
-    let Some(origin) = req.headers().get("origin").and_then(|v| v.to_str().ok()) else {
-        return true;
-    };
-    let host = req.connection_info().host().to_string();
-    origin
-        .split_once("://")
-        .is_some_and(|(_, rest)| rest == host)
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site") {
+        return matches!(site, "same-origin" | "none");
+    }
+    match header("origin") {
+        None | Some("null") => true,
+        Some(origin) => {
+            let host = req.connection_info().host().to_string();
+            origin
+                .split_once("://")
+                .is_some_and(|(_, rest)| rest == host)
+        }
+    }
 }
 
 /// `POST /login`: `username`, `password`, `next`.

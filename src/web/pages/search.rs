@@ -308,9 +308,16 @@ pub async fn results(
         Ok(r) => (r, None),
         Err(e) => (None, Some(inline_error(e)?)),
     };
-    render(&ResultsFragment {
+    let mut response = render(&ResultsFragment {
         c: &page_.chrome,
         results,
         error,
-    })
+    })?;
+    // The address bar shows the page of this search, not the fragment.
+    if let Ok(url) = actix_web::http::header::HeaderValue::from_str(&query.url()) {
+        response
+            .headers_mut()
+            .insert(actix_web::http::header::HeaderName::from_static("hx-push-url"), url);
+    }
+    Ok(response)
 }
