@@ -99,6 +99,10 @@ async fn clerk_files_and_staff_find_through_the_front_desk_in_chromium() {
     other["branch"] = json!("SH01");
     other["title"] = json!("上海店投诉处理记录");
     other["vehicle"]["plate"] = json!("沪B·77777");
+    other["service"]["order_no"] = json!("SH01-20260301-000777");
+    let mut other_vin = b"LSVAB2180E2000002".to_vec();
+    other_vin[8] = dangan::domain::vehicle::vin_check_digit(&other_vin).unwrap();
+    other["vehicle"]["vin"] = json!(String::from_utf8(other_vin).unwrap());
     let form = reqwest::multipart::Form::new()
         .text("metadata", other.to_string())
         .part(
@@ -122,7 +126,10 @@ async fn clerk_files_and_staff_find_through_the_front_desk_in_chromium() {
     std::fs::create_dir_all(&files).unwrap();
     let pdf = dangan::corpus::pdf::pdf_variant(
         dangan::corpus::pdf::Variant::UniGbUcs2,
-        &["维修委托书 前轮刹车片更换", "检查制动液 更换刹车片 试车正常"],
+        &[
+            "维修委托书 前轮刹车片更换",
+            "检查制动液 更换刹车片 试车正常",
+        ],
     );
     std::fs::write(files.join("委托书.pdf"), pdf).unwrap();
     std::fs::write(files.join("保养记录一.txt"), "保养检查：机油、滤芯。").unwrap();
@@ -156,7 +163,10 @@ async fn clerk_files_and_staff_find_through_the_front_desk_in_chromium() {
             })
             .to_string(),
         )
-        .env("DANGAN_E2E_OTHER_DOC", other["archive_no"].as_str().unwrap())
+        .env(
+            "DANGAN_E2E_OTHER_DOC",
+            other["archive_no"].as_str().unwrap(),
+        )
         .env("DANGAN_E2E_VIN", &vin)
         .output()
         .expect("node runs");
@@ -172,30 +182,69 @@ async fn clerk_files_and_staff_find_through_the_front_desk_in_chromium() {
 
     // What the pages did is in the retrieval log, as the API's use cases write it.
     let auditor = login(&client, &address, "auditor1", "auditor1-password-1").await;
-    let filed = events(&client, &address, &auditor, "user=clerk1&action=document.file").await;
+    let filed = events(
+        &client,
+        &address,
+        &auditor,
+        "user=clerk1&action=document.file",
+    )
+    .await;
     assert_eq!(filed.len(), 3, "three filings by the clerk's page");
     assert!(filed.iter().all(|e| e["outcome"] == "allowed"));
     for (action, user) in [
         ("document.correct", "clerk1"),
-        ("document.version", "clerk1"),
+        ("document.version.add", "clerk1"),
         ("auth.logout", "clerk1"),
         ("vehicle.history", "staff1"),
         ("access.request", "staff1"),
     ] {
-        let found = events(&client, &address, &auditor, &format!("user={user}&action={action}")).await;
+        let found = events(
+            &client,
+            &address,
+            &auditor,
+            &format!("user={user}&action={action}"),
+        )
+        .await;
         assert!(!found.is_empty(), "{action} by {user}");
     }
-    let views = events(&client, &address, &auditor, &format!("user=staff1&action=document.view&document={first}")).await;
-    assert!(!views.is_empty(), "the page view of the document is a document.view record");
-    let content = events(&client, &address, &auditor, &format!("user=staff1&action=document.content&document={first}")).await;
-    assert!(!content.is_empty(), "the preview's download is a document.content record");
+    let views = events(
+        &client,
+        &address,
+        &auditor,
+        &format!("user=staff1&action=document.view&document={first}"),
+    )
+    .await;
+    assert!(
+        !views.is_empty(),
+        "the page view of the document is a document.view record"
+    );
+    let content = events(
+        &client,
+        &address,
+        &auditor,
+        &format!("user=staff1&action=document.content&document={first}"),
+    )
+    .await;
+    assert!(
+        !content.is_empty(),
+        "the preview's download is a document.content record"
+    );
     let searches = events(&client, &address, &auditor, "user=staff1&action=search").await;
     assert!(
         searches.iter().any(|e| e["detail"]["q"] == "制动液"),
         "the IME search is recorded with its query"
     );
-    let denied = events(&client, &address, &auditor, "user=staff2&action=document.view").await;
-    assert!(denied.iter().all(|e| e["outcome"] != "allowed"), "the other branch saw nothing");
+    let denied = events(
+        &client,
+        &address,
+        &auditor,
+        "user=staff2&action=document.view",
+    )
+    .await;
+    assert!(
+        denied.iter().all(|e| e["outcome"] != "allowed"),
+        "the other branch saw nothing"
+    );
     // The forged form filed no request: staff1 has exactly the one asked for.
     let staff1 = login(&client, &address, "staff1", "staff1-password-1").await;
     let mine: Value = client

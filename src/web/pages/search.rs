@@ -315,9 +315,10 @@ pub async fn results(
     })?;
     // The address bar shows the page of this search, not the fragment.
     if let Ok(url) = actix_web::http::header::HeaderValue::from_str(&query.url()) {
-        response
-            .headers_mut()
-            .insert(actix_web::http::header::HeaderName::from_static("hx-push-url"), url);
+        response.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static("hx-push-url"),
+            url,
+        );
     }
     Ok(response)
 }
