@@ -280,7 +280,7 @@ pub fn bare_chrome(lang: Lang, req: &HttpRequest) -> Chrome {
 
 fn calendar_of(req: &HttpRequest) -> Calendar {
     req.app_data::<web::Data<Calendar>>()
-        .map(|c| c.get_ref().clone())
+        .map(|c| *c.get_ref())
         .unwrap_or_default()
 }
 
@@ -356,7 +356,13 @@ impl<P: Permission + 'static> FromRequest for PageForm<P> {
             let csrf = fields
                 .as_ref()
                 .ok()
-                .and_then(|f| f.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.clone()));
+                .and_then(|f| f.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.clone()))
+                .or_else(|| {
+                    req.headers()
+                        .get(CSRF_HEADER)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string)
+                });
             let page = open::<P>(req.clone(), Csrf::Given(csrf)).await?;
             let fields = fields.map_err(|e| PageError::failed(e, &page.chrome))?;
             Ok(PageForm {

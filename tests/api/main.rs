@@ -23,6 +23,7 @@ mod idp;
 mod integrity;
 mod large_files;
 mod matrix;
+mod pages;
 mod process;
 mod purge_retry;
 mod retention;
