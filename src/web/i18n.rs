@@ -326,7 +326,9 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("service.service_date", "服务日期", "Service date"),
     ("service.technician", "技师", "Technician"),
     ("skip", "跳到主要内容", "Skip to content"),
+    ("summary", "摘要", "Summary"),
     ("switch_lang", "English", "中文"),
+    ("tags", "标签（用分号分隔）", "Tags (separated by ;)"),
     ("timeline.customer", "客户档案", "Customer history"),
     (
         "timeline.customer_hint",
@@ -339,6 +341,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
         "There is nothing here you may see yet.",
     ),
     ("timeline.vehicle", "一车一档", "Vehicle archive"),
+    ("title", "标题", "Title"),
     ("vehicle", "车辆", "Vehicle"),
     ("vehicle.mileage_km", "里程（公里）", "Mileage (km)"),
     ("vehicle.model", "车型", "Model"),
@@ -385,7 +388,15 @@ mod tests {
         assert_eq!(Lang::En.t("nav.search"), "Search");
     }
 
-    /// Every `t("…")` in a template names a listed key.
+    /// Every metadata field a page shows or corrects has a label.
+    #[test]
+    fn every_metadata_field_has_a_label() {
+        for key in crate::web::pages::FIELDS {
+            assert!(Lang::En.t_opt(key).is_some(), "{key}");
+        }
+    }
+
+    /// Every `c.t("…")` in a template names a listed key.
     #[test]
     fn every_key_the_templates_use_is_listed() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web/templates");
@@ -393,7 +404,7 @@ mod tests {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             let text = std::fs::read_to_string(&path).unwrap();
-            for part in text.split("t(\"").skip(1) {
+            for part in text.split("c.t(\"").skip(1) {
                 let key = part.split('"').next().unwrap();
                 used += 1;
                 assert!(

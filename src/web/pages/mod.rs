@@ -11,6 +11,8 @@ pub mod timeline;
 
 use actix_web::HttpResponse;
 
+pub use documents::FIELDS;
+
 /// A 303 to a local path (after a form post: the browser then GETs it).
 pub fn see_other(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
