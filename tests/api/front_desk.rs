@@ -75,6 +75,7 @@ async fn clerk_files_and_staff_find_through_the_front_desk_in_chromium() {
     if !browser_ready() {
         return;
     }
+    let _heavy = crate::helpers::HEAVY.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let server = start_server(&dir.path().join("data")).await;
     let address = server.address.clone();

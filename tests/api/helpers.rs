@@ -8,6 +8,10 @@ use dangan::startup::Application;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
+/// Held by the tests whose timing suffers under load (hostile files, the
+/// browser test), so they never run at the same time.
+pub static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 pub const PASSWORD: &str = "password-for-tests";
 /// A 256-bit master key for tests (hex).

@@ -137,6 +137,7 @@ async fn add_user(
 
 #[tokio::test]
 async fn hostile_files_cost_a_child_process_never_the_server() {
+    let _heavy = crate::helpers::HEAVY.lock().await;
     if dangan::extract::pool::find_pdftotext().is_none() {
         assert!(std::env::var("CI").is_err(), "CI installs poppler-utils");
         eprintln!("pdftotext is not installed: skipping (.ci/run installs it)");
