@@ -11,6 +11,7 @@ pub mod timeline;
 
 use actix_web::HttpResponse;
 
+#[cfg(test)]
 pub use documents::FIELDS;
 
 /// A 303 to a local path (after a form post: the browser then GETs it).
