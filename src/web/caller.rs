@@ -105,6 +105,15 @@ impl Chrome {
         }
     }
 
+    /// A category's name in the page's language (its code if unknown).
+    pub fn category(&self, scheme: &crate::domain::Classification, code: &str) -> String {
+        match scheme.get(code) {
+            Some(d) if self.lang == super::i18n::Lang::Zh => d.name_zh.clone(),
+            Some(d) => d.name_en.clone(),
+            None => code.to_string(),
+        }
+    }
+
     /// A confidentiality level's name.
     pub fn level(&self, level: &str) -> &'static str {
         self.t(&format!("level.{level}"))

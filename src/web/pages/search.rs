@@ -159,14 +159,6 @@ struct ResultsFragment<'a> {
     error: Option<Explained>,
 }
 
-fn category_name(search: &Search, c: &Chrome, code: &str) -> String {
-    match search.scheme().get(code) {
-        Some(d) if c.lang == crate::web::i18n::Lang::Zh => d.name_zh.clone(),
-        Some(d) => d.name_en.clone(),
-        None => code.to_string(),
-    }
-}
-
 fn view(query: &Query, r: SearchResults, search: &Search, c: &Chrome) -> ResultsView {
     let page = query.page.unwrap_or(1).max(1);
     let pages = r.total.div_ceil(PER_PAGE as u64).max(1);
@@ -182,7 +174,7 @@ fn view(query: &Query, r: SearchResults, search: &Search, c: &Chrome) -> Results
                     let active = current.as_deref() == Some(value.as_str());
                     FacetEntry {
                         label: match key {
-                            "category" => category_name(search, c, value),
+                            "category" => c.category(search.scheme(), value),
                             _ => value.clone(),
                         },
                         count: *count,
@@ -215,7 +207,7 @@ fn view(query: &Query, r: SearchResults, search: &Search, c: &Chrome) -> Results
     ];
     let mut hits = r.hits;
     for h in &mut hits {
-        h.category = category_name(search, c, &h.category);
+        h.category = c.category(search.scheme(), &h.category);
     }
     ResultsView {
         total: r.total,

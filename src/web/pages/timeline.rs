@@ -38,14 +38,6 @@ struct Timeline<'a> {
     ask_phone: bool,
 }
 
-fn category_name(scheme: &crate::domain::Classification, c: &Chrome, code: &str) -> String {
-    match scheme.get(code) {
-        Some(d) if c.lang == crate::web::i18n::Lang::Zh => d.name_zh.clone(),
-        Some(d) => d.name_en.clone(),
-        None => code.to_string(),
-    }
-}
-
 /// `GET /vehicles/{vin}`.
 pub async fn vehicle(
     page_: Page<perm::DocumentsRead>,
@@ -63,7 +55,7 @@ pub async fn vehicle(
                 .to_string();
             Entry {
                 date,
-                category: category_name(documents.scheme(), c, &d.category),
+                category: c.category(documents.scheme(), &d.category),
                 id: d.id,
                 archive_no: d.archive_no,
                 title: d.title,
@@ -125,7 +117,7 @@ pub async fn customer(
         .into_iter()
         .map(|h| Entry {
             date: h.service_date.clone(),
-            category: category_name(search.scheme(), c, &h.category),
+            category: c.category(search.scheme(), &h.category),
             id: h.id,
             archive_no: h.archive_no,
             title: h.title,
