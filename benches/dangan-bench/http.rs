@@ -393,6 +393,8 @@ pub async fn run(
             load: ours,
         });
     }
+    eprintln!("  the front desk's pages against the API calls they wrap…");
+    rows.extend(crate::pages::run(&s, &staff, docs, secs).await?);
     let (serving_rss, serving_anon) = (s.rss_mib(), s.anon_mib());
     s.stop()?;
     rows.push(Row::latency(

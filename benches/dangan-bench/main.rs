@@ -9,13 +9,15 @@
 //! In-process: crypto, hashing, durable puts, log appends, indexing and queries
 //! (dangan's index layer against bare tantivy). Then the real `dangan` binary
 //! over HTTP on loopback: filing, search against a bare actix + tantivy
-//! endpoint, a 1 GiB file, rebuild, cold start. Writes `report.md` (the table
+//! endpoint, the front desk's pages against the API calls they wrap (and
+//! Enter → results painted in Chromium), a 1 GiB file, rebuild, cold start. Writes `report.md` (the table
 //! the README quotes), `report.json` and `latency-vs-concurrency.svg`.
 
 mod bare;
 mod ceilings;
 mod http;
 mod load;
+mod pages;
 mod pdf_recall;
 mod plot;
 mod search;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 const ADMIN_PASSWORD: &str = "bench-admin-password";
-const PASSWORD: &str = "bench-user-password";
+pub const PASSWORD: &str = "bench-user-password";
 /// Fixed so that a server restarted on the same data directory can read it.
 const MASTER_KEY: &str = "5ab1e5ab1e5ab1e5ab1e5ab1e5ab1e5ab1e5ab1e5ab1e5ab1e5ab1e5ab1e5ab1";
 
@@ -176,6 +176,32 @@ pub async fn login(client: &reqwest::Client, address: &str, user: &str) -> anyho
         .as_str()
         .ok_or_else(|| anyhow::anyhow!("no token"))?
         .to_string())
+}
+
+/// Logs `user` in through the login page; returns the session cookie's value.
+pub async fn page_session(address: &str, user: &str) -> anyhow::Result<String> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let r = client
+        .post(format!("{address}/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(serde_urlencoded::to_string([
+            ("username", user),
+            ("password", PASSWORD),
+            ("next", "/search"),
+        ])?)
+        .send()
+        .await?;
+    anyhow::ensure!(r.status().is_redirection(), "login page: {}", r.status());
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("dangan_session="))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_string)
+        .ok_or_else(|| anyhow::anyhow!("the login set no session cookie"))
 }
 
 /// Group-level users: a clerk who files for every branch, staff who see every

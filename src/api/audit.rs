@@ -28,7 +28,7 @@ pub struct EventParams {
 
 /// An RFC 3339 time, or a day of the archive's calendar: from its first
 /// instant, or to its last nanosecond (spec §2).
-fn time(
+pub fn time(
     raw: &Option<String>,
     end_of_day: bool,
     name: &str,

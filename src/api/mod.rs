@@ -7,7 +7,7 @@
 
 mod access;
 mod admin;
-mod audit;
+pub mod audit;
 mod auth;
 mod classification;
 mod documents;

@@ -244,6 +244,11 @@ pub struct AccessRequests {
 }
 
 impl AccessRequests {
+    /// The archive's clock: which grants are still running.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
     /// `r` as its requester may see it: what they asked for, never details of
     /// a document they may not already see (spec §3, "asking reveals nothing").
     async fn as_requester_sees(&self, p: &Principal, mut r: AccessRequest) -> AccessRequest {

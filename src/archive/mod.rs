@@ -137,6 +137,7 @@ impl Services {
                 audit: p.audit.clone(),
                 policy: p.policy.clone(),
                 scheme: p.scheme.clone(),
+                progress: Arc::default(),
             }),
             access: Arc::new(AccessRequests {
                 access: p.access.clone(),

@@ -5,6 +5,7 @@ use futures_util::StreamExt;
 use serde_json::json;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::catalog::Catalog;
 use super::content::Contents;
@@ -33,6 +34,36 @@ pub struct Search {
     pub(super) audit: AuditLog,
     pub(super) policy: Policy,
     pub(super) scheme: Arc<crate::domain::Classification>,
+    /// How the running catch-up or rebuild stands.
+    pub(super) progress: Arc<Progress>,
+}
+
+/// Counters of the index's catch-up: documents to (re)index and done so far,
+/// and whether an administrator's rebuild is running.
+#[derive(Debug, Default)]
+pub struct Progress {
+    rebuilding: AtomicBool,
+    total: AtomicUsize,
+    done: AtomicUsize,
+}
+
+/// A reading of [`Progress`].
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct RebuildState {
+    pub rebuilding: bool,
+    /// Documents of the last or running catch-up to (re)index.
+    pub total: usize,
+    /// Of which indexed so far.
+    pub done: usize,
+}
+
+/// Clears the rebuilding flag however the rebuild ends.
+struct Rebuilding<'a>(&'a AtomicBool);
+
+impl Drop for Rebuilding<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
 }
 
 impl Search {
@@ -103,9 +134,21 @@ impl Search {
         results
     }
 
-    /// Rebuilds the search index from the archive (an administrator's action).
+    /// Rebuilds the search index from the archive (an administrator's action);
+    /// returns the documents indexed. One rebuild at a time: a second while one
+    /// runs is `invalid_state` (409).
     pub async fn rebuild_index(&self, caller: &Permitted<perm::IndexRebuild>) -> Result<usize> {
         let ctx = caller.ctx();
+        if self.progress.rebuilding.swap(true, Ordering::SeqCst) {
+            self.audit
+                .record(ctx.event("admin.index.rebuild", Outcome::Denied).detail(json!({"running": true})))
+                .await?;
+            return Err(crate::error::Error::new(
+                crate::error::Code::InvalidState,
+                "a rebuild of the index is already running",
+            ));
+        }
+        let _running = Rebuilding(&self.progress.rebuilding);
         self.audit
             .record(ctx.event("admin.index.rebuild", Outcome::Allowed))
             .await?;
@@ -114,6 +157,16 @@ impl Search {
         self.index.clear();
         self.index.flush().await;
         self.catch_up_index().await
+    }
+
+    /// How the index's catch-up or rebuild stands (counts only: nothing of
+    /// any document, so the reading is not recorded).
+    pub fn rebuild_state(&self, _caller: &Permitted<perm::IndexRebuild>) -> RebuildState {
+        RebuildState {
+            rebuilding: self.progress.rebuilding.load(Ordering::SeqCst),
+            total: self.progress.total.load(Ordering::SeqCst),
+            done: self.progress.done.load(Ordering::SeqCst),
+        }
     }
 
     /// Brings the index up to date with the catalog: documents missing from it or
@@ -131,6 +184,8 @@ impl Search {
         revisions.sort_unstable_by_key(|(id, _)| *id);
         let (stale, gone) = differences(&revisions, &indexed.docs);
         drop(revisions);
+        self.progress.done.store(0, Ordering::SeqCst);
+        self.progress.total.store(stale.len(), Ordering::SeqCst);
         let mut updated = 0;
         // Read only what needs (re)indexing: manifest and text of a few documents
         // at a time, so store latency overlaps; the index writer takes them in turn.
@@ -151,6 +206,7 @@ impl Search {
             if let Some((m, text)) = next? {
                 self.index.upsert(&m, &text);
                 updated += 1;
+                self.progress.done.store(updated, Ordering::SeqCst);
                 if updated % CATCH_UP_QUEUE == 0
                     && let Some(previous) = taken.replace(self.index.taken())
                 {

@@ -31,7 +31,6 @@ impl Calendar {
         self.0.name()
     }
 
-    /// The local day of instant `t`.
     /// `t` as the archive's local time, to the minute, with its offset
     /// (`2026-12-02 15:04 +08:00`), for people reading a page.
     pub fn local_minute(&self, t: DateTime<Utc>) -> String {
@@ -40,6 +39,15 @@ impl Calendar {
             .to_string()
     }
 
+    /// `t` as the archive's local time to the second (`2026-12-02 15:04:05`),
+    /// for log records, where the order within a minute matters.
+    pub fn local_second(&self, t: DateTime<Utc>) -> String {
+        t.with_timezone(&self.0)
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    }
+
+    /// The local day of instant `t`.
     pub fn day_of(&self, t: DateTime<Utc>) -> NaiveDate {
         t.with_timezone(&self.0).date_naive()
     }

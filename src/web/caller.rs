@@ -125,6 +125,11 @@ const NAV: &[(&str, &str, Action)] = &[
     ("/search", "nav.search", Action::DocumentsRead),
     ("/file", "nav.file", Action::DocumentsFile),
     ("/requests", "nav.requests", Action::AccessRequest),
+    ("/approvals", "nav.approvals", Action::AccessDecide),
+    ("/audit", "nav.audit", Action::AuditRead),
+    ("/stats", "nav.stats", Action::StatsRead),
+    ("/admin/users", "nav.users", Action::UsersManage),
+    ("/admin/system", "nav.system", Action::KeysRead),
 ];
 
 /// The visitor's language (cookie), whoever they are.
@@ -343,6 +348,16 @@ impl Form {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.trim())
             .filter(|v| !v.is_empty())
+    }
+
+    /// Every non-blank value of a repeated field (checkboxes), trimmed.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+            .collect()
     }
 }
 

@@ -109,6 +109,9 @@ const CODE_TEXTS: &[(Code, &str)] = &[
     (Code::InvalidDays, "err.days"),
     (Code::NothingToCorrect, "err.nothing"),
     (Code::LegalHold, "doc.legal_hold"),
+    (Code::InvalidRoles, "err.roles"),
+    (Code::UserExists, "err.user_exists"),
+    (Code::WeakPassword, "err.weak_password"),
 ];
 
 /// Explains an error in `lang`: a sentence by code or kind, the field named in

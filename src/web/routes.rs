@@ -7,7 +7,9 @@
 use actix_web::{Handler, web};
 
 use super::caller::{Page, PageForm};
-use super::pages::{documents, filing, home, login, requests, search, timeline};
+use super::pages::{
+    admin, approvals, audit, documents, filing, home, login, requests, search, stats, timeline,
+};
 use crate::auth::Action;
 use crate::auth::extractor::{Permission, perm};
 
@@ -25,6 +27,7 @@ pub struct PageRoute {
 
 /// A handler's arguments whose first is the page guard of permission `P`.
 pub trait GuardedBy<P> {}
+impl<P> GuardedBy<P> for (Page<P>,) {}
 impl<P, A> GuardedBy<P> for (Page<P>, A) {}
 impl<P, A, B> GuardedBy<P> for (Page<P>, A, B) {}
 impl<P, A, B, C> GuardedBy<P> for (Page<P>, A, B, C) {}
@@ -78,4 +81,19 @@ pages! {
     GET "/customers" => timeline::customer, DocumentsRead;
     GET "/requests" => requests::page, AccessRequest;
     POST "/requests" => requests::create, AccessRequest;
+    GET "/approvals" => approvals::page, AccessDecide;
+    POST "/approvals/{id}/{decision}" => approvals::decide, AccessDecide;
+    GET "/audit" => audit::page, AuditRead;
+    GET "/audit/export" => audit::export, AuditRead;
+    GET "/audit/verify" => audit::verify_form, AuditRead;
+    POST "/audit/verify" => audit::verify, AuditRead;
+    GET "/stats" => stats::page, StatsRead;
+    GET "/stats/export" => stats::export, StatsRead;
+    GET "/admin/users" => admin::users, UsersManage;
+    POST "/admin/users" => admin::create, UsersManage;
+    GET "/admin/users/{username}" => admin::user, UsersManage;
+    POST "/admin/users/{username}" => admin::update, UsersManage;
+    GET "/admin/system" => admin::system, KeysRead;
+    POST "/admin/reindex" => admin::reindex, IndexRebuild;
+    GET "/admin/reindex/progress" => admin::progress, IndexRebuild;
 }

@@ -143,48 +143,8 @@ async fn hostile_files_cost_a_child_process_never_the_server() {
         eprintln!("pdftotext is not installed: skipping (.ci/run installs it)");
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let memory = CHILD_MEMORY_MB.to_string();
-    let timeout = CHILD_TIMEOUT_SECS.to_string();
-    let mut server = start(
-        dir.path(),
-        &[
-            ("DANGAN__EXTRACT__MEMORY_MB", &memory),
-            ("DANGAN__EXTRACT__TIMEOUT_SECS", &timeout),
-            ("DANGAN__EXTRACT__CPU_SECS", "3"),
-            ("DANGAN__EXTRACT__WORKERS", "2"),
-        ],
-    )
-    .await;
-    let pid = server.child.id();
-    let address = server.address.clone();
-    let client = reqwest::Client::new();
-    let admin = login(&client, &address, "admin", ADMIN_PASSWORD).await;
-    let clerk = add_user(&client, &address, &admin, "clerk", "clerk").await;
-    let auditor = add_user(&client, &address, &admin, "auditor", "auditor").await;
-
-    // Health is asked every 100 ms throughout; the slowest answer is kept.
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let watcher = {
-        let (stop, address) = (stop.clone(), address.clone());
-        tokio::spawn(async move {
-            let client = reqwest::Client::builder()
-                .timeout(Duration::from_secs(5))
-                .build()
-                .unwrap();
-            let (mut slowest, mut failures) = (Duration::ZERO, 0);
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let t = Instant::now();
-                match client.get(format!("{address}/healthz")).send().await {
-                    Ok(r) if r.status() == 200 => slowest = slowest.max(t.elapsed()),
-                    _ => failures += 1,
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            (slowest, failures)
-        })
-    };
-
+    // The files are built first: building the bombs takes seconds, and a
+    // pooled connection left idle that long is closed by the server.
     let plain = pdf_with_text(&["安全气囊故障灯常亮"]);
     let files: Vec<(&str, &str, Vec<u8>)> = vec![
         (
@@ -225,6 +185,53 @@ async fn hostile_files_cost_a_child_process_never_the_server() {
         ),
         ("DOCX zip bomb", DOCX, hostile::docx_zip_bomb(256 << 20)),
     ];
+    let dir = tempfile::tempdir().unwrap();
+    let memory = CHILD_MEMORY_MB.to_string();
+    let timeout = CHILD_TIMEOUT_SECS.to_string();
+    let mut server = start(
+        dir.path(),
+        &[
+            ("DANGAN__EXTRACT__MEMORY_MB", &memory),
+            ("DANGAN__EXTRACT__TIMEOUT_SECS", &timeout),
+            ("DANGAN__EXTRACT__CPU_SECS", "3"),
+            ("DANGAN__EXTRACT__WORKERS", "2"),
+        ],
+    )
+    .await;
+    let pid = server.child.id();
+    let address = server.address.clone();
+    // Idle connections are dropped well before actix's 5 s keep-alive closes
+    // them, so a request never races the server's close.
+    let client = reqwest::Client::builder()
+        .pool_idle_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let admin = login(&client, &address, "admin", ADMIN_PASSWORD).await;
+    let clerk = add_user(&client, &address, &admin, "clerk", "clerk").await;
+    let auditor = add_user(&client, &address, &admin, "auditor", "auditor").await;
+
+    // Health is asked every 100 ms throughout; the slowest answer is kept.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let (stop, address) = (stop.clone(), address.clone());
+        tokio::spawn(async move {
+            let client = reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .unwrap();
+            let (mut slowest, mut failures) = (Duration::ZERO, 0);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let t = Instant::now();
+                match client.get(format!("{address}/healthz")).send().await {
+                    Ok(r) if r.status() == 200 => slowest = slowest.max(t.elapsed()),
+                    _ => failures += 1,
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            (slowest, failures)
+        })
+    };
+
     let started = Instant::now();
     let filings = files.into_iter().map(|(name, mime, bytes)| {
         let (client, address, clerk) = (client.clone(), address.clone(), clerk.clone());

@@ -8,6 +8,7 @@ mod audit_records;
 mod bad_input;
 mod crash;
 mod crash_harness;
+mod desks;
 mod disk_full;
 mod disposal;
 mod evidence;

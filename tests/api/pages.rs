@@ -10,7 +10,7 @@ use crate::helpers::{ADMIN_PASSWORD, PASSWORD, spawn_app, spawn_app_in, test_con
 use dangan::web::routes::PAGES;
 
 /// A urlencoded form body, as a browser posts it.
-trait FormBody {
+pub trait FormBody {
     fn form_body<T: serde::Serialize + ?Sized>(self, fields: &T) -> Self;
 }
 
@@ -21,7 +21,7 @@ impl FormBody for reqwest::RequestBuilder {
     }
 }
 
-fn client() -> reqwest::Client {
+pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(Policy::none())
         .build()
@@ -29,7 +29,7 @@ fn client() -> reqwest::Client {
 }
 
 /// Logs in through the login form: the session cookie's `name=value`.
-async fn page_login(address: &str, user: &str, password: &str) -> String {
+pub async fn page_login(address: &str, user: &str, password: &str) -> String {
     let r = client()
         .post(format!("{address}/login"))
         .form_body(&[("username", user), ("password", password), ("next", "/")])
@@ -52,7 +52,7 @@ async fn page_login(address: &str, user: &str, password: &str) -> String {
 }
 
 /// The CSRF token of a session, as its pages carry it.
-async fn csrf_of(address: &str, cookie: &str) -> String {
+pub async fn csrf_of(address: &str, cookie: &str) -> String {
     let body = reqwest::Client::new()
         .get(format!("{address}/"))
         .header("cookie", cookie)
@@ -75,6 +75,10 @@ fn allowed(permission: &str) -> &'static [&'static str] {
         "documents.file" | "documents.version" | "documents.correct" => &["clerk"],
         "documents.content" => &["clerk", "staff", "supervisor"],
         "access.request" => &["staff", "supervisor"],
+        "access.decide" => &["supervisor"],
+        "audit.read" => &["auditor"],
+        "stats.read" => &["supervisor", "auditor"],
+        "users.manage" | "index.rebuild" | "keys.read" => &["admin"],
         other => panic!("page permission {other} not in the test's table"),
     }
 }
@@ -108,7 +112,9 @@ async fn every_page_answers_only_the_roles_its_permission_allows() {
         let path = page
             .path
             .replace("{id}", "BJ01-WX-2026-999999")
-            .replace("{vin}", "LFV2A21K0M3000001");
+            .replace("{vin}", "LFV2A21K0M3000001")
+            .replace("{decision}", "approve")
+            .replace("{username}", "nobody");
         for (role, cookie) in &users {
             let request = match page.method {
                 "GET" => client().get(format!("{}{path}", app.address)),
@@ -135,7 +141,7 @@ async fn every_page_answers_only_the_roles_its_permission_allows() {
         }
     }
     assert!(
-        walked >= 13 * 5,
+        walked >= 28 * 5,
         "walked {walked}: every guarded page × 5 roles"
     );
     let denied: Vec<serde_json::Value> = app

@@ -79,4 +79,19 @@
         pre.textContent = pre.dataset.failed;
       });
   });
+
+  // The index rebuild: while its form's request runs, the progress box is
+  // fetched; once it says a rebuild is running it polls by itself (every 1 s)
+  // until the rebuild's own answer replaces the page.
+  var rebuild = document.getElementById("rebuild");
+  if (rebuild && window.htmx) {
+    rebuild.addEventListener("htmx:beforeRequest", function (e) {
+      if (e.target !== rebuild) return;
+      setTimeout(function () {
+        if (document.getElementById("rebuild-progress")) {
+          htmx.ajax("GET", "/admin/reindex/progress", { target: "#rebuild-progress", swap: "outerHTML" });
+        }
+      }, 300);
+    });
+  }
 })();

@@ -1,5 +1,6 @@
-//! `/`: each desk's start — clerks to filing, readers to search, anyone else
-//! to their own account — and the embedded assets.
+//! `/`: each desk's start — clerks to filing, supervisors to their approval
+//! queue, auditors to the log, administrators to the users, readers to search, anyone else to their own
+//! account — and the embedded assets.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -26,6 +27,15 @@ pub async fn home(
 ) -> Result<HttpResponse, PageError> {
     if page_.may(&req, Action::DocumentsFile) {
         return Ok(see_other("/file"));
+    }
+    if page_.may(&req, Action::AccessDecide) {
+        return Ok(see_other("/approvals"));
+    }
+    if page_.may(&req, Action::AuditRead) {
+        return Ok(see_other("/audit"));
+    }
+    if page_.may(&req, Action::UsersManage) {
+        return Ok(see_other("/admin/users"));
     }
     if page_.may(&req, Action::DocumentsRead) {
         return Ok(see_other("/search"));

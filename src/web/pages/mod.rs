@@ -1,12 +1,16 @@
 //! One file per desk: the page handlers. Each extracts its caller with the
 //! page guard, parses, calls one use case and renders a template.
 
+pub mod admin;
+pub mod approvals;
+pub mod audit;
 pub mod documents;
 pub mod filing;
 pub mod home;
 pub mod login;
 pub mod requests;
 pub mod search;
+pub mod stats;
 pub mod timeline;
 
 use actix_web::HttpResponse;

@@ -1,0 +1,321 @@
+//! The supervisor's and the auditor's desks without a browser (issue #18):
+//! approving and rejecting on the approvals page and what the requester then
+//! may read, revoking a grant, the log page's filter against its CSV export,
+//! and the verify page before and after the log is tampered with.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{PASSWORD, TestApp, repair_order, spawn_app};
+use crate::pages::{FormBody, client, csrf_of, page_login};
+
+/// A confidential BJ01 document: above `staff_bj`'s clearance.
+async fn confidential(app: &TestApp, title: &str) -> Value {
+    let clerk = app.token("clerk_bj").await;
+    let mut meta = repair_order();
+    meta["confidentiality"] = json!("confidential");
+    meta["title"] = json!(title);
+    app.file_ok(&clerk, &meta, "销售合同 机密".as_bytes()).await
+}
+
+async fn page(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
+    let r = client()
+        .get(format!("{}{path}", app.address))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+async fn post(app: &TestApp, cookie: &str, csrf: &str, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    let mut fields = form.to_vec();
+    fields.push(("csrf", csrf));
+    client()
+        .post(format!("{}{path}", app.address))
+        .header("cookie", cookie)
+        .form_body(&fields)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The ids of the access requests listed under the element with `class`.
+fn listed(body: &str, class: &str) -> Vec<String> {
+    let marker = format!("class=\"{class}\" data-request=\"");
+    body.match_indices(&marker)
+        .map(|(at, _)| body[at + marker.len()..].split('"').next().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_supervisor_approves_one_request_and_rejects_another_and_the_requester_reads_only_the_approved() {
+    let app = spawn_app().await;
+    let wanted = confidential(&app, "销售合同 甲").await;
+    let refused = confidential(&app, "销售合同 乙").await;
+    let staff = app.token("staff_bj").await;
+    let mut ids = vec![];
+    for doc in [&wanted, &refused] {
+        let r = app
+            .post_json(
+                &staff,
+                "/api/v1/access-requests",
+                json!({"document_id": doc["archive_no"], "purpose": "客户投诉处理", "days": 2}),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+        ids.push(r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string());
+    }
+    // The supervisor's own request is never theirs to decide.
+    let supervisor = app.token("super_bj").await;
+    let own = app
+        .post_json(
+            &supervisor,
+            "/api/v1/access-requests",
+            json!({"vin": "LFV2A21K0M3000001", "purpose": "自查", "days": 1}),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let cookie = page_login(&app.address, "super_bj", PASSWORD).await;
+    let csrf = csrf_of(&app.address, &cookie).await;
+    let (status, body) = page(&app, &cookie, "/approvals").await;
+    assert_eq!(status, 200);
+    assert_eq!(listed(&body, "card request"), ids, "oldest first, not their own");
+    assert!(!body.contains(&own));
+    assert!(body.contains("客户投诉处理") && body.contains("staff_bj"));
+    assert!(body.contains(wanted["archive_no"].as_str().unwrap()), "the target is named");
+
+    let r = post(&app, &cookie, &csrf, &format!("/approvals/{}/approve", ids[0]), &[("note", "同意，限两天")]).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/approvals?done=approve");
+    let r = post(&app, &cookie, &csrf, &format!("/approvals/{}/reject", ids[1]), &[("note", "用途不充分")]).await;
+    assert_eq!(r.status(), 303);
+    // Deciding twice is refused with a sentence, and changes nothing.
+    let r = post(&app, &cookie, &csrf, &format!("/approvals/{}/approve", ids[1]), &[]).await;
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains("data-error"));
+
+    let (_, body) = page(&app, &cookie, "/approvals?done=reject").await;
+    assert!(listed(&body, "card request").is_empty(), "the queue is empty");
+    assert_eq!(listed(&body, "grant"), vec![ids[0].clone()], "the running grant");
+
+    // The requester sees both outcomes with the notes, and reads only the approved.
+    let staff_cookie = page_login(&app.address, "staff_bj", PASSWORD).await;
+    let (_, mine) = page(&app, &staff_cookie, "/requests").await;
+    assert!(mine.contains("data-status=\"approved\"") && mine.contains("同意，限两天"));
+    assert!(mine.contains("data-status=\"rejected\"") && mine.contains("用途不充分"));
+    let read = |doc: &Value| format!("/api/v1/documents/{}", doc["id"].as_str().unwrap());
+    assert_eq!(app.get(&staff, &read(&wanted)).await.status(), 200);
+    assert_eq!(app.get(&staff, &read(&refused)).await.status(), 404);
+    let (status, _) = page(&app, &staff_cookie, &format!("/documents/{}", wanted["id"].as_str().unwrap())).await;
+    assert_eq!(status, 200, "the document page too");
+
+    // Revoked on the page: read no more.
+    let r = post(&app, &cookie, &csrf, &format!("/approvals/{}/revoke", ids[0]), &[]).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(app.get(&staff, &read(&wanted)).await.status(), 404);
+    let (_, body) = page(&app, &cookie, "/approvals").await;
+    assert!(listed(&body, "grant").is_empty());
+
+    let decided: Vec<(String, String)> = app
+        .audit_records()
+        .into_iter()
+        .filter(|r| r["user"] == "super_bj" && r["action"].as_str().is_some_and(|a| a.starts_with("access.")))
+        .map(|r| (r["action"].as_str().unwrap().to_string(), r["outcome"].as_str().unwrap().to_string()))
+        .collect();
+    for want in [("access.approve", "allowed"), ("access.reject", "allowed"), ("access.approve", "denied"), ("access.revoke", "allowed")] {
+        assert!(decided.contains(&(want.0.to_string(), want.1.to_string())), "{want:?} in {decided:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_grant_shown_on_the_approvals_page_leaves_it_when_it_expires() {
+    let app = spawn_app().await;
+    let doc = confidential(&app, "销售合同 丙").await;
+    let staff = app.token("staff_bj").await;
+    let id = app
+        .post_json(
+            &staff,
+            "/api/v1/access-requests",
+            json!({"document_id": doc["archive_no"], "purpose": "核对", "days": 1}),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cookie = page_login(&app.address, "super_bj", PASSWORD).await;
+    let csrf = csrf_of(&app.address, &cookie).await;
+    post(&app, &cookie, &csrf, &format!("/approvals/{id}/approve"), &[]).await;
+    let (_, body) = page(&app, &cookie, "/approvals").await;
+    assert_eq!(listed(&body, "grant"), vec![id.clone()]);
+    app.clock.advance(chrono::Duration::days(1) + chrono::Duration::minutes(1));
+    let (_, body) = page(&app, &cookie, "/approvals").await;
+    assert!(listed(&body, "grant").is_empty(), "expired");
+    let path = format!("/api/v1/documents/{}", doc["id"].as_str().unwrap());
+    assert_eq!(app.get(&staff, &path).await.status(), 404);
+}
+
+/// The sequence numbers of the records the log page lists.
+fn rows_shown(body: &str) -> Vec<u64> {
+    let marker = "class=\"record\" data-seq=\"";
+    body.match_indices(marker)
+        .map(|(at, _)| body[at + marker.len()..].split('"').next().unwrap().parse().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_auditor_filters_the_log_to_one_document_and_the_export_holds_exactly_the_rows_shown() {
+    let app = spawn_app().await;
+    let clerk = app.token("clerk_bj").await;
+    let one = app.file_ok(&clerk, &repair_order(), "第一份".as_bytes()).await;
+    let other = app.file_ok(&clerk, &repair_order(), "第二份".as_bytes()).await;
+    let staff = app.token("staff_bj").await;
+    for doc in [&one, &other, &one] {
+        let id = doc["id"].as_str().unwrap();
+        assert_eq!(app.get(&staff, &format!("/api/v1/documents/{id}")).await.status(), 200);
+    }
+    let archive_no = one["archive_no"].as_str().unwrap();
+    let cookie = page_login(&app.address, "auditor", PASSWORD).await;
+    let (status, body) = page(&app, &cookie, &format!("/audit?document={archive_no}")).await;
+    assert_eq!(status, 200);
+    let shown = rows_shown(&body);
+    let want: Vec<u64> = app
+        .audit_records()
+        .iter()
+        .filter(|r| r["archive_no"] == archive_no || r["document"] == one["id"])
+        .map(|r| r["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(shown, want, "the filing and both reads of that document, no other");
+    assert!(shown.len() >= 3, "{shown:?}");
+    assert!(body.contains(&format!("href=\"/audit/export?document={archive_no}\"")));
+
+    let r = client()
+        .get(format!("{}/audit/export?document={archive_no}", app.address))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let csv = r.text().await.unwrap();
+    let exported: Vec<u64> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(exported, shown, "the export is the rows shown");
+
+    // A day the form cannot read is explained beside the form, not a 500.
+    let (status, body) = page(&app, &cookie, "/audit?from=yesterday").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("data-error") && body.contains("from"), "{body}");
+    // Staff never see the log page.
+    let staff_cookie = page_login(&app.address, "staff_bj", PASSWORD).await;
+    assert_eq!(page(&app, &staff_cookie, "/audit").await.0, 403);
+}
+
+#[tokio::test]
+async fn the_verify_page_reports_ok_then_names_the_first_record_a_tamperer_changed() {
+    let app = spawn_app().await;
+    let clerk = app.token("clerk_bj").await;
+    app.file_ok(&clerk, &repair_order(), "核对".as_bytes()).await;
+    let cookie = page_login(&app.address, "auditor", PASSWORD).await;
+    let csrf = csrf_of(&app.address, &cookie).await;
+    let (status, body) = page(&app, &cookie, "/audit/verify").await;
+    assert_eq!(status, 200);
+    assert!(!body.contains("data-status="), "no report before the button");
+    let r = post(&app, &cookie, &csrf, "/audit/verify", &[]).await;
+    assert_eq!(r.status(), 200);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("data-status=\"ok\""), "{body}");
+
+    // One byte of record 3 changed in place, as a tamperer with file access would.
+    let log = app.dir.path().join("audit/retrieval.log");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let third = text.lines().nth(2).unwrap();
+    let at = text.find(third).unwrap() + third.find("127.0.0.1").unwrap() + "127.0.0.".len();
+    {
+        use std::io::{Seek, Write};
+        let mut f = std::fs::OpenOptions::new().write(true).open(&log).unwrap();
+        f.seek(std::io::SeekFrom::Start(at as u64)).unwrap();
+        f.write_all(b"2").unwrap();
+    }
+    let seq = serde_json::from_str::<Value>(third).unwrap()["seq"].as_u64().unwrap();
+    let r = post(&app, &cookie, &csrf, "/audit/verify", &[]).await;
+    assert_eq!(r.status(), 200);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("data-status=\"damaged\""), "{body}");
+    assert!(body.contains(&format!(">#{seq}</a>")), "names record {seq}: {body}");
+}
+
+/// The figure of `measure` in the totals row of the statistics page.
+fn total(body: &str, measure: &str) -> u64 {
+    let marker = format!("class=\"total\" data-measure=\"{measure}\">");
+    let at = body.find(&marker).unwrap() + marker.len();
+    body[at..].split('<').next().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn the_statistics_page_counts_what_the_log_holds_and_a_supervisor_sees_their_branch() {
+    let app = spawn_app().await;
+    let bj = app.token("clerk_bj").await;
+    let sh = app.token("clerk_sh").await;
+    let mut shanghai = repair_order();
+    shanghai["branch"] = json!("SH01");
+    shanghai["service"]["order_no"] = json!("SH01-20260301-000001");
+    let a = app.file_ok(&bj, &repair_order(), "北京一".as_bytes()).await;
+    app.file_ok(&bj, &repair_order(), "北京二".as_bytes()).await;
+    app.file_ok(&sh, &shanghai, "上海一".as_bytes()).await;
+    let staff = app.token("staff_bj").await;
+    let id = a["id"].as_str().unwrap();
+    app.get(&staff, &format!("/api/v1/documents/{id}")).await;
+    app.content(&staff, id).await;
+    app.get(&app.token("staff_sh").await, &format!("/api/v1/documents/{id}")).await;
+
+    let cookie = page_login(&app.address, "auditor", PASSWORD).await;
+    let (status, body) = page(&app, &cookie, "/stats").await;
+    assert_eq!(status, 200);
+    let log = app.audit_records();
+    let count = |action: &str, outcome: &str| {
+        log.iter()
+            .filter(|r| r["action"] == action && r["outcome"] == outcome)
+            .count() as u64
+    };
+    assert_eq!(total(&body, "filings"), count("document.file", "allowed"));
+    assert_eq!(total(&body, "filings"), 3);
+    assert_eq!(total(&body, "reads"), count("document.view", "allowed"));
+    assert_eq!(total(&body, "downloads"), count("document.content", "allowed"));
+    let denied = log.iter().filter(|r| r["outcome"] == "denied").count() as u64;
+    assert_eq!(total(&body, "denials"), denied);
+    assert!(body.contains("<svg") && body.contains("class=\"bar m-filings\""), "charts");
+    for section in ["by-month", "by-branch", "by-category"] {
+        assert!(body.contains(&format!("data-section=\"{section}\"")), "{section}");
+    }
+
+    // The export is the API's CSV.
+    let r = client()
+        .get(format!("{}/stats/export", app.address))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let csv = r.text().await.unwrap();
+    assert!(csv.starts_with("branch,category,month,filings"), "{csv}");
+    assert!(csv.contains("SH01,WX,"));
+
+    // A supervisor of BJ01 counts BJ01 only.
+    let cookie = page_login(&app.address, "super_bj", PASSWORD).await;
+    let (status, body) = page(&app, &cookie, "/stats").await;
+    assert_eq!(status, 200);
+    assert_eq!(total(&body, "filings"), 2);
+    assert!(!body.contains("SH01"), "no other branch named");
+}
