@@ -89,7 +89,9 @@ pub async fn run(s: &Server, token: &str, docs: usize, secs: f64) -> anyhow::Res
     ));
 
     let hits: Value = c
-        .get(format!("{address}/api/v1/search?q=%E5%8F%91%E5%8A%A8%E6%9C%BA&per_page=50"))
+        .get(format!(
+            "{address}/api/v1/search?q=%E5%8F%91%E5%8A%A8%E6%9C%BA&per_page=50"
+        ))
         .bearer_auth(token.as_str())
         .send()
         .await?
@@ -120,7 +122,9 @@ pub async fn run(s: &Server, token: &str, docs: usize, secs: f64) -> anyhow::Res
     };
     anyhow::ensure!(page.errors + api.errors == 0, "document page errors");
     rows.push(Row::latency(
-        &format!("document page p50 at {docs} documents, 1 conn (goal ratio ≥ 0.67: ≤ 1.5× the API)"),
+        &format!(
+            "document page p50 at {docs} documents, 1 conn (goal ratio ≥ 0.67: ≤ 1.5× the API)"
+        ),
         page.p50_ms,
         "GET /api/v1/documents/{id}",
         api.p50_ms,
@@ -152,7 +156,8 @@ pub async fn run(s: &Server, token: &str, docs: usize, secs: f64) -> anyhow::Res
 /// Runs `tests/e2e/bench_search.mjs` (needs `npm ci --prefix tests/e2e` and
 /// Debian's chromium); returns its samples, ms.
 fn browser(address: &str) -> anyhow::Result<Vec<f64>> {
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/bench_search.mjs");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/bench_search.mjs");
     let modules = script.with_file_name("node_modules");
     anyhow::ensure!(
         modules.is_dir(),

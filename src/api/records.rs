@@ -109,3 +109,29 @@ pub async fn disposal(
         ))
         .body(body))
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisposalsQuery {
+    status: Option<crate::archive::records::disposal::DisposalStatus>,
+}
+
+/// `GET /disposals[?status=proposed|executed|rejected]`: the register
+/// entries the caller may read, newest first.
+pub async fn disposals(
+    caller: Authorized<perm::DisposalsRead>,
+    records: web::Data<Records>,
+    query: web::Query<DisposalsQuery>,
+) -> Result<HttpResponse> {
+    let found = records.list_disposals(&caller, query.status).await?;
+    Ok(HttpResponse::Ok().json(json!({"total": found.len(), "disposals": found})))
+}
+
+/// `GET /legal-holds`: the documents on hold the caller may see.
+pub async fn legal_holds(
+    caller: Authorized<perm::DocumentsHold>,
+    records: web::Data<Records>,
+) -> Result<HttpResponse> {
+    let held = records.legal_holds(&caller).await?;
+    Ok(HttpResponse::Ok().json(json!({"total": held.len(), "documents": held})))
+}

@@ -170,6 +170,12 @@ routes! {
     GET "/api/v1/retention/due" => records::retention_due, RetentionRead;
         "records past retention, not on hold",
         query ["as_of"], body Body::None, success 200;
+    GET "/api/v1/legal-holds" => records::legal_holds, DocumentsHold;
+        "the documents on legal hold the caller may see, with each hold's reason",
+        query [], body Body::None, success 200;
+    GET "/api/v1/disposals" => records::disposals, DisposalsRead;
+        "the disposal register entries the caller may read, newest first",
+        query ["status"], body Body::None, success 200;
     POST "/api/v1/disposals" => records::propose_disposal, DisposalsPropose;
         "propose a disposal batch: {document_ids, reason}",
         query [], body Body::Json("Proposal"), success 201;

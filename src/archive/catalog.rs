@@ -302,6 +302,18 @@ impl Catalog {
             .collect()
     }
 
+    /// The documents on legal hold.
+    pub fn held(&self) -> Vec<DocumentId> {
+        self.inner
+            .read()
+            .expect("catalog lock")
+            .docs
+            .iter()
+            .filter(|(_, d)| d.held)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
     /// Every document's id.
     pub fn ids(&self) -> Vec<DocumentId> {
         self.revisions().into_iter().map(|(id, _)| id).collect()

@@ -141,7 +141,10 @@ impl Search {
         let ctx = caller.ctx();
         if self.progress.rebuilding.swap(true, Ordering::SeqCst) {
             self.audit
-                .record(ctx.event("admin.index.rebuild", Outcome::Denied).detail(json!({"running": true})))
+                .record(
+                    ctx.event("admin.index.rebuild", Outcome::Denied)
+                        .detail(json!({"running": true})),
+                )
                 .await?;
             return Err(crate::error::Error::new(
                 crate::error::Code::InvalidState,

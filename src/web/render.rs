@@ -108,7 +108,7 @@ const CODE_TEXTS: &[(Code, &str)] = &[
     (Code::EmptyFile, "err.empty_file"),
     (Code::InvalidDays, "err.days"),
     (Code::NothingToCorrect, "err.nothing"),
-    (Code::LegalHold, "doc.legal_hold"),
+    (Code::LegalHold, "err.legal_hold"),
     (Code::InvalidRoles, "err.roles"),
     (Code::UserExists, "err.user_exists"),
     (Code::WeakPassword, "err.weak_password"),

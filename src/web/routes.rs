@@ -8,7 +8,8 @@ use actix_web::{Handler, web};
 
 use super::caller::{Page, PageForm};
 use super::pages::{
-    admin, approvals, audit, documents, filing, home, login, requests, search, stats, timeline,
+    admin, approvals, audit, documents, filing, home, login, records, requests, search, stats,
+    timeline,
 };
 use crate::auth::Action;
 use crate::auth::extractor::{Permission, perm};
@@ -87,6 +88,15 @@ pages! {
     GET "/audit/export" => audit::export, AuditRead;
     GET "/audit/verify" => audit::verify_form, AuditRead;
     POST "/audit/verify" => audit::verify, AuditRead;
+    GET "/retention" => records::retention, RetentionRead;
+    POST "/disposals" => records::propose, DisposalsPropose;
+    GET "/disposals" => records::disposals, DisposalsRead;
+    GET "/disposals/{id}" => records::disposal, DisposalsRead;
+    GET "/disposals/{id}/certificate" => records::certificate, DisposalsRead;
+    POST "/disposals/{id}/approve" => records::approve, DisposalsApprove;
+    POST "/disposals/{id}/reject" => records::reject, DisposalsApprove;
+    GET "/holds" => records::holds, DocumentsHold;
+    POST "/holds" => records::hold, DocumentsHold;
     GET "/stats" => stats::page, StatsRead;
     GET "/stats/export" => stats::export, StatsRead;
     GET "/admin/users" => admin::users, UsersManage;

@@ -27,7 +27,13 @@ async fn page(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
-async fn post(app: &TestApp, cookie: &str, csrf: &str, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+async fn post(
+    app: &TestApp,
+    cookie: &str,
+    csrf: &str,
+    path: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
     let mut fields = form.to_vec();
     fields.push(("csrf", csrf));
     client()
@@ -43,12 +49,19 @@ async fn post(app: &TestApp, cookie: &str, csrf: &str, path: &str, form: &[(&str
 fn listed(body: &str, class: &str) -> Vec<String> {
     let marker = format!("class=\"{class}\" data-request=\"");
     body.match_indices(&marker)
-        .map(|(at, _)| body[at + marker.len()..].split('"').next().unwrap().to_string())
+        .map(|(at, _)| {
+            body[at + marker.len()..]
+                .split('"')
+                .next()
+                .unwrap()
+                .to_string()
+        })
         .collect()
 }
 
 #[tokio::test]
-async fn a_supervisor_approves_one_request_and_rejects_another_and_the_requester_reads_only_the_approved() {
+async fn a_supervisor_approves_one_request_and_rejects_another_and_the_requester_reads_only_the_approved()
+ {
     let app = spawn_app().await;
     let wanted = confidential(&app, "销售合同 甲").await;
     let refused = confidential(&app, "销售合同 乙").await;
@@ -63,7 +76,12 @@ async fn a_supervisor_approves_one_request_and_rejects_another_and_the_requester
             )
             .await;
         assert_eq!(r.status(), 201);
-        ids.push(r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string());
+        ids.push(
+            r.json::<Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
     }
     // The supervisor's own request is never theirs to decide.
     let supervisor = app.token("super_bj").await;
@@ -71,7 +89,7 @@ async fn a_supervisor_approves_one_request_and_rejects_another_and_the_requester
         .post_json(
             &supervisor,
             "/api/v1/access-requests",
-            json!({"vin": "LFV2A21K0M3000001", "purpose": "自查", "days": 1}),
+            json!({"vin": repair_order()["vehicle"]["vin"], "purpose": "自查", "days": 1}),
         )
         .await
         .json::<Value>()
@@ -85,24 +103,59 @@ async fn a_supervisor_approves_one_request_and_rejects_another_and_the_requester
     let csrf = csrf_of(&app.address, &cookie).await;
     let (status, body) = page(&app, &cookie, "/approvals").await;
     assert_eq!(status, 200);
-    assert_eq!(listed(&body, "card request"), ids, "oldest first, not their own");
+    assert_eq!(
+        listed(&body, "card request"),
+        ids,
+        "oldest first, not their own"
+    );
     assert!(!body.contains(&own));
     assert!(body.contains("客户投诉处理") && body.contains("staff_bj"));
-    assert!(body.contains(wanted["archive_no"].as_str().unwrap()), "the target is named");
+    assert!(
+        body.contains(wanted["archive_no"].as_str().unwrap()),
+        "the target is named"
+    );
 
-    let r = post(&app, &cookie, &csrf, &format!("/approvals/{}/approve", ids[0]), &[("note", "同意，限两天")]).await;
+    let r = post(
+        &app,
+        &cookie,
+        &csrf,
+        &format!("/approvals/{}/approve", ids[0]),
+        &[("note", "同意，限两天")],
+    )
+    .await;
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/approvals?done=approve");
-    let r = post(&app, &cookie, &csrf, &format!("/approvals/{}/reject", ids[1]), &[("note", "用途不充分")]).await;
+    let r = post(
+        &app,
+        &cookie,
+        &csrf,
+        &format!("/approvals/{}/reject", ids[1]),
+        &[("note", "用途不充分")],
+    )
+    .await;
     assert_eq!(r.status(), 303);
     // Deciding twice is refused with a sentence, and changes nothing.
-    let r = post(&app, &cookie, &csrf, &format!("/approvals/{}/approve", ids[1]), &[]).await;
+    let r = post(
+        &app,
+        &cookie,
+        &csrf,
+        &format!("/approvals/{}/approve", ids[1]),
+        &[],
+    )
+    .await;
     assert_eq!(r.status(), 409);
     assert!(r.text().await.unwrap().contains("data-error"));
 
     let (_, body) = page(&app, &cookie, "/approvals?done=reject").await;
-    assert!(listed(&body, "card request").is_empty(), "the queue is empty");
-    assert_eq!(listed(&body, "grant"), vec![ids[0].clone()], "the running grant");
+    assert!(
+        listed(&body, "card request").is_empty(),
+        "the queue is empty"
+    );
+    assert_eq!(
+        listed(&body, "grant"),
+        vec![ids[0].clone()],
+        "the running grant"
+    );
 
     // The requester sees both outcomes with the notes, and reads only the approved.
     let staff_cookie = page_login(&app.address, "staff_bj", PASSWORD).await;
@@ -112,11 +165,23 @@ async fn a_supervisor_approves_one_request_and_rejects_another_and_the_requester
     let read = |doc: &Value| format!("/api/v1/documents/{}", doc["id"].as_str().unwrap());
     assert_eq!(app.get(&staff, &read(&wanted)).await.status(), 200);
     assert_eq!(app.get(&staff, &read(&refused)).await.status(), 404);
-    let (status, _) = page(&app, &staff_cookie, &format!("/documents/{}", wanted["id"].as_str().unwrap())).await;
+    let (status, _) = page(
+        &app,
+        &staff_cookie,
+        &format!("/documents/{}", wanted["id"].as_str().unwrap()),
+    )
+    .await;
     assert_eq!(status, 200, "the document page too");
 
     // Revoked on the page: read no more.
-    let r = post(&app, &cookie, &csrf, &format!("/approvals/{}/revoke", ids[0]), &[]).await;
+    let r = post(
+        &app,
+        &cookie,
+        &csrf,
+        &format!("/approvals/{}/revoke", ids[0]),
+        &[],
+    )
+    .await;
     assert_eq!(r.status(), 303);
     assert_eq!(app.get(&staff, &read(&wanted)).await.status(), 404);
     let (_, body) = page(&app, &cookie, "/approvals").await;
@@ -125,11 +190,29 @@ async fn a_supervisor_approves_one_request_and_rejects_another_and_the_requester
     let decided: Vec<(String, String)> = app
         .audit_records()
         .into_iter()
-        .filter(|r| r["user"] == "super_bj" && r["action"].as_str().is_some_and(|a| a.starts_with("access.")))
-        .map(|r| (r["action"].as_str().unwrap().to_string(), r["outcome"].as_str().unwrap().to_string()))
+        .filter(|r| {
+            r["user"] == "super_bj"
+                && r["action"]
+                    .as_str()
+                    .is_some_and(|a| a.starts_with("access."))
+        })
+        .map(|r| {
+            (
+                r["action"].as_str().unwrap().to_string(),
+                r["outcome"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
-    for want in [("access.approve", "allowed"), ("access.reject", "allowed"), ("access.approve", "denied"), ("access.revoke", "allowed")] {
-        assert!(decided.contains(&(want.0.to_string(), want.1.to_string())), "{want:?} in {decided:?}");
+    for want in [
+        ("access.approve", "allowed"),
+        ("access.reject", "allowed"),
+        ("access.approve", "denied"),
+        ("access.revoke", "allowed"),
+    ] {
+        assert!(
+            decided.contains(&(want.0.to_string(), want.1.to_string())),
+            "{want:?} in {decided:?}"
+        );
     }
 }
 
@@ -153,10 +236,18 @@ async fn a_grant_shown_on_the_approvals_page_leaves_it_when_it_expires() {
         .to_string();
     let cookie = page_login(&app.address, "super_bj", PASSWORD).await;
     let csrf = csrf_of(&app.address, &cookie).await;
-    post(&app, &cookie, &csrf, &format!("/approvals/{id}/approve"), &[]).await;
+    post(
+        &app,
+        &cookie,
+        &csrf,
+        &format!("/approvals/{id}/approve"),
+        &[],
+    )
+    .await;
     let (_, body) = page(&app, &cookie, "/approvals").await;
     assert_eq!(listed(&body, "grant"), vec![id.clone()]);
-    app.clock.advance(chrono::Duration::days(1) + chrono::Duration::minutes(1));
+    app.clock
+        .advance(chrono::Duration::days(1) + chrono::Duration::minutes(1));
     let (_, body) = page(&app, &cookie, "/approvals").await;
     assert!(listed(&body, "grant").is_empty(), "expired");
     let path = format!("/api/v1/documents/{}", doc["id"].as_str().unwrap());
@@ -167,7 +258,14 @@ async fn a_grant_shown_on_the_approvals_page_leaves_it_when_it_expires() {
 fn rows_shown(body: &str) -> Vec<u64> {
     let marker = "class=\"record\" data-seq=\"";
     body.match_indices(marker)
-        .map(|(at, _)| body[at + marker.len()..].split('"').next().unwrap().parse().unwrap())
+        .map(|(at, _)| {
+            body[at + marker.len()..]
+                .split('"')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
         .collect()
 }
 
@@ -175,12 +273,21 @@ fn rows_shown(body: &str) -> Vec<u64> {
 async fn an_auditor_filters_the_log_to_one_document_and_the_export_holds_exactly_the_rows_shown() {
     let app = spawn_app().await;
     let clerk = app.token("clerk_bj").await;
-    let one = app.file_ok(&clerk, &repair_order(), "第一份".as_bytes()).await;
-    let other = app.file_ok(&clerk, &repair_order(), "第二份".as_bytes()).await;
+    let one = app
+        .file_ok(&clerk, &repair_order(), "第一份".as_bytes())
+        .await;
+    let other = app
+        .file_ok(&clerk, &repair_order(), "第二份".as_bytes())
+        .await;
     let staff = app.token("staff_bj").await;
     for doc in [&one, &other, &one] {
         let id = doc["id"].as_str().unwrap();
-        assert_eq!(app.get(&staff, &format!("/api/v1/documents/{id}")).await.status(), 200);
+        assert_eq!(
+            app.get(&staff, &format!("/api/v1/documents/{id}"))
+                .await
+                .status(),
+            200
+        );
     }
     let archive_no = one["archive_no"].as_str().unwrap();
     let cookie = page_login(&app.address, "auditor", PASSWORD).await;
@@ -190,21 +297,32 @@ async fn an_auditor_filters_the_log_to_one_document_and_the_export_holds_exactly
     let want: Vec<u64> = app
         .audit_records()
         .iter()
-        .filter(|r| r["archive_no"] == archive_no || r["document"] == one["id"])
+        .filter(|r| r["archive_no"] == archive_no || r["document"] == archive_no)
         .map(|r| r["seq"].as_u64().unwrap())
         .collect();
-    assert_eq!(shown, want, "the filing and both reads of that document, no other");
+    assert_eq!(
+        shown, want,
+        "the filing and both reads of that document, no other"
+    );
     assert!(shown.len() >= 3, "{shown:?}");
     assert!(body.contains(&format!("href=\"/audit/export?document={archive_no}\"")));
 
     let r = client()
-        .get(format!("{}/audit/export?document={archive_no}", app.address))
+        .get(format!(
+            "{}/audit/export?document={archive_no}",
+            app.address
+        ))
         .header("cookie", &cookie)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
     let csv = r.text().await.unwrap();
     let exported: Vec<u64> = csv
         .lines()
@@ -216,7 +334,10 @@ async fn an_auditor_filters_the_log_to_one_document_and_the_export_holds_exactly
     // A day the form cannot read is explained beside the form, not a 500.
     let (status, body) = page(&app, &cookie, "/audit?from=yesterday").await;
     assert_eq!(status, 200);
-    assert!(body.contains("data-error") && body.contains("from"), "{body}");
+    assert!(
+        body.contains("data-error") && body.contains("from"),
+        "{body}"
+    );
     // Staff never see the log page.
     let staff_cookie = page_login(&app.address, "staff_bj", PASSWORD).await;
     assert_eq!(page(&app, &staff_cookie, "/audit").await.0, 403);
@@ -226,12 +347,16 @@ async fn an_auditor_filters_the_log_to_one_document_and_the_export_holds_exactly
 async fn the_verify_page_reports_ok_then_names_the_first_record_a_tamperer_changed() {
     let app = spawn_app().await;
     let clerk = app.token("clerk_bj").await;
-    app.file_ok(&clerk, &repair_order(), "核对".as_bytes()).await;
+    app.file_ok(&clerk, &repair_order(), "核对".as_bytes())
+        .await;
     let cookie = page_login(&app.address, "auditor", PASSWORD).await;
     let csrf = csrf_of(&app.address, &cookie).await;
     let (status, body) = page(&app, &cookie, "/audit/verify").await;
     assert_eq!(status, 200);
-    assert!(!body.contains("data-status="), "no report before the button");
+    assert!(
+        !body.contains("data-status="),
+        "no report before the button"
+    );
     let r = post(&app, &cookie, &csrf, "/audit/verify", &[]).await;
     assert_eq!(r.status(), 200);
     let body = r.text().await.unwrap();
@@ -248,12 +373,17 @@ async fn the_verify_page_reports_ok_then_names_the_first_record_a_tamperer_chang
         f.seek(std::io::SeekFrom::Start(at as u64)).unwrap();
         f.write_all(b"2").unwrap();
     }
-    let seq = serde_json::from_str::<Value>(third).unwrap()["seq"].as_u64().unwrap();
+    let seq = serde_json::from_str::<Value>(third).unwrap()["seq"]
+        .as_u64()
+        .unwrap();
     let r = post(&app, &cookie, &csrf, "/audit/verify", &[]).await;
     assert_eq!(r.status(), 200);
     let body = r.text().await.unwrap();
     assert!(body.contains("data-status=\"damaged\""), "{body}");
-    assert!(body.contains(&format!(">#{seq}</a>")), "names record {seq}: {body}");
+    assert!(
+        body.contains(&format!(">#{seq}</a>")),
+        "names record {seq}: {body}"
+    );
 }
 
 /// The figure of `measure` in the totals row of the statistics page.
@@ -278,7 +408,11 @@ async fn the_statistics_page_counts_what_the_log_holds_and_a_supervisor_sees_the
     let id = a["id"].as_str().unwrap();
     app.get(&staff, &format!("/api/v1/documents/{id}")).await;
     app.content(&staff, id).await;
-    app.get(&app.token("staff_sh").await, &format!("/api/v1/documents/{id}")).await;
+    app.get(
+        &app.token("staff_sh").await,
+        &format!("/api/v1/documents/{id}"),
+    )
+    .await;
 
     let cookie = page_login(&app.address, "auditor", PASSWORD).await;
     let (status, body) = page(&app, &cookie, "/stats").await;
@@ -292,12 +426,21 @@ async fn the_statistics_page_counts_what_the_log_holds_and_a_supervisor_sees_the
     assert_eq!(total(&body, "filings"), count("document.file", "allowed"));
     assert_eq!(total(&body, "filings"), 3);
     assert_eq!(total(&body, "reads"), count("document.view", "allowed"));
-    assert_eq!(total(&body, "downloads"), count("document.content", "allowed"));
+    assert_eq!(
+        total(&body, "downloads"),
+        count("document.content", "allowed")
+    );
     let denied = log.iter().filter(|r| r["outcome"] == "denied").count() as u64;
     assert_eq!(total(&body, "denials"), denied);
-    assert!(body.contains("<svg") && body.contains("class=\"bar m-filings\""), "charts");
+    assert!(
+        body.contains("<svg") && body.contains("class=\"bar m-filings\""),
+        "charts"
+    );
     for section in ["by-month", "by-branch", "by-category"] {
-        assert!(body.contains(&format!("data-section=\"{section}\"")), "{section}");
+        assert!(
+            body.contains(&format!("data-section=\"{section}\"")),
+            "{section}"
+        );
     }
 
     // The export is the API's CSV.
@@ -318,4 +461,253 @@ async fn the_statistics_page_counts_what_the_log_holds_and_a_supervisor_sees_the
     assert_eq!(status, 200);
     assert_eq!(total(&body, "filings"), 2);
     assert!(!body.contains("SH01"), "no other branch named");
+}
+
+/// A BJ01 repair order serviced in 2019: its 3 years of retention are over.
+fn expired(order: &str) -> Value {
+    let mut meta = repair_order();
+    meta["service"]["service_date"] = json!("2019-05-01");
+    meta["service"]["order_no"] = json!(order);
+    meta
+}
+
+#[tokio::test]
+async fn a_legal_hold_blocks_a_proposal_and_two_people_dispose_through_the_pages() {
+    let app = spawn_app().await;
+    let clerk = app.token("clerk_bj").await;
+    let held = app
+        .file_ok(
+            &clerk,
+            &expired("BJ01-20190501-000001"),
+            "旧委托书一".as_bytes(),
+        )
+        .await;
+    let gone = app
+        .file_ok(
+            &clerk,
+            &expired("BJ01-20190501-000002"),
+            "旧委托书二".as_bytes(),
+        )
+        .await;
+    let (held_no, gone_no) = (
+        held["archive_no"].as_str().unwrap(),
+        gone["archive_no"].as_str().unwrap(),
+    );
+
+    let clerk_cookie = page_login(&app.address, "clerk_bj", PASSWORD).await;
+    let clerk_csrf = csrf_of(&app.address, &clerk_cookie).await;
+    let (status, body) = page(&app, &clerk_cookie, "/retention").await;
+    assert_eq!(status, 200);
+    for no in [held_no, gone_no] {
+        assert!(
+            body.contains(&format!("data-archive-no=\"{no}\"")),
+            "{no} is due"
+        );
+    }
+
+    // A supervisor puts one on hold while the clerk's list is open.
+    let boss = page_login(&app.address, "super_bj", PASSWORD).await;
+    let boss_csrf = csrf_of(&app.address, &boss).await;
+    let r = post(
+        &app,
+        &boss,
+        &boss_csrf,
+        "/holds",
+        &[
+            ("document", held_no),
+            ("hold", "1"),
+            ("reason", "客户诉讼，保全证据"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let (_, body) = page(&app, &boss, "/holds").await;
+    assert!(body.contains(&format!("class=\"held-doc\" data-archive-no=\"{held_no}\"")));
+    assert!(body.contains("客户诉讼，保全证据"));
+
+    let (held_id, gone_id) = (held["id"].as_str().unwrap(), gone["id"].as_str().unwrap());
+    let form = [
+        ("documents", held_id),
+        ("documents", gone_id),
+        ("reason", "超过保管期限"),
+    ];
+    let r = post(&app, &clerk_cookie, &clerk_csrf, "/disposals", &form).await;
+    assert_eq!(r.status(), 422);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("法律保全中"), "the hold is named: {body}");
+    assert!(body.contains(held_no));
+    assert!(
+        !body.contains(&format!("data-archive-no=\"{held_no}\"")),
+        "no longer due"
+    );
+
+    // Without it, the batch goes to a second person.
+    let r = post(
+        &app,
+        &clerk_cookie,
+        &clerk_csrf,
+        "/disposals",
+        &[("documents", gone_id), ("reason", "超过保管期限")],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let batch = r.headers()["location"].to_str().unwrap().to_string();
+    let (_, body) = page(&app, &clerk_cookie, &batch).await;
+    assert!(body.contains("data-status=\"disposal.status.proposed\"") && body.contains(gone_no));
+    assert!(!body.contains("/approve\""), "the clerk cannot approve");
+    let (_, body) = page(&app, &boss, "/disposals").await;
+    assert!(body.contains(&format!(
+        "data-disposal=\"{}\"",
+        batch.trim_start_matches("/disposals/")
+    )));
+    let (_, body) = page(&app, &boss, &batch).await;
+    assert!(
+        body.contains(&format!("action=\"{batch}/approve\"")),
+        "the supervisor may approve"
+    );
+    let r = post(&app, &boss, &boss_csrf, &format!("{batch}/approve"), &[]).await;
+    assert_eq!(r.status(), 303);
+    let (_, body) = page(&app, &boss, &batch).await;
+    assert!(
+        body.contains("data-status=\"disposal.status.executed\""),
+        "{body}"
+    );
+    assert_eq!(
+        app.get(&clerk, &format!("/api/v1/documents/{gone_id}"))
+            .await
+            .status(),
+        404
+    );
+
+    // The auditor finds it in the register and downloads the certificate.
+    let auditor = page_login(&app.address, "auditor", PASSWORD).await;
+    let (_, body) = page(&app, &auditor, "/disposals").await;
+    assert!(body.contains("class=\"register-entry\""));
+    let r = client()
+        .get(format!("{}{batch}/certificate", app.address))
+        .header("cookie", &auditor)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    assert!(r.bytes().await.unwrap().starts_with(b"%PDF-"));
+
+    // Lifting the hold needs a reason too.
+    let r = post(
+        &app,
+        &boss,
+        &boss_csrf,
+        "/holds",
+        &[("document", held_id), ("hold", "0"), ("reason", "")],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let r = post(
+        &app,
+        &boss,
+        &boss_csrf,
+        "/holds",
+        &[("document", held_id), ("hold", "0"), ("reason", "诉讼结束")],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let (_, body) = page(&app, &boss, "/holds").await;
+    assert!(!body.contains("class=\"held-doc\""));
+}
+
+#[tokio::test]
+async fn an_admin_manages_users_on_the_pages_within_the_separation_of_duties_and_opens_no_document()
+{
+    let app = spawn_app().await;
+    let doc = app
+        .file_ok(&app.token("clerk_bj").await, &repair_order(), b"x")
+        .await;
+    let admin = page_login(&app.address, "admin", crate::helpers::ADMIN_PASSWORD).await;
+    let csrf = csrf_of(&app.address, &admin).await;
+    let new = [
+        ("username", "clerk_new"),
+        ("password", "a-long-enough-password"),
+        ("roles", "clerk"),
+        ("branch", "BJ01"),
+        ("clearance", "internal"),
+    ];
+    let r = post(&app, &admin, &csrf, "/admin/users", &new).await;
+    assert_eq!(r.status(), 303);
+    let (_, body) = page(&app, &admin, "/admin/users?done=clerk_new").await;
+    assert!(body.contains("data-user=\"clerk_new\""));
+    assert_eq!(
+        app.post_login("clerk_new", "a-long-enough-password")
+            .await
+            .status(),
+        200
+    );
+
+    // admin with another role: refused, explained, nothing created.
+    let both = [
+        ("username", "both"),
+        ("password", "a-long-enough-password"),
+        ("roles", "admin"),
+        ("roles", "auditor"),
+        ("branch", "*"),
+        ("clearance", "restricted"),
+    ];
+    let r = post(&app, &admin, &csrf, "/admin/users", &both).await;
+    assert_eq!(r.status(), 422);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("三员分立") && body.contains("value=\"both\""),
+        "{body}"
+    );
+    assert!(!body.contains("data-user=\"both\""));
+    let change = [
+        ("roles", "admin"),
+        ("roles", "clerk"),
+        ("branch", "*"),
+        ("clearance", "restricted"),
+    ];
+    let r = post(&app, &admin, &csrf, "/admin/users/admin", &change).await;
+    assert!(r.status().is_client_error(), "{}", r.status());
+    assert!(r.text().await.unwrap().contains("data-error"));
+
+    // Disabled on the page: the next login is refused.
+    let off = [
+        ("roles", "clerk"),
+        ("branch", "BJ01"),
+        ("clearance", "internal"),
+        ("disabled", "1"),
+    ];
+    assert_eq!(
+        post(&app, &admin, &csrf, "/admin/users/clerk_new", &off)
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(
+        app.post_login("clerk_new", "a-long-enough-password")
+            .await
+            .status(),
+        401
+    );
+
+    // No document page, and the system page with the index's rebuild.
+    let (status, _) = page(
+        &app,
+        &admin,
+        &format!("/documents/{}", doc["id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, body) = page(&app, &admin, "/admin/system").await;
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("data-status=\"idle\""),
+        "no rotation configured"
+    );
+    let r = post(&app, &admin, &csrf, "/admin/reindex", &[]).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("索引已重建：1 份文档"));
+    let (status, body) = page(&app, &admin, "/admin/reindex/progress").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("data-rebuilding=\"false\""));
 }

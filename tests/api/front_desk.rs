@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::helpers::{ADMIN_PASSWORD, repair_order};
 use crate::process::{login, start_server};
 
-fn e2e_dir() -> PathBuf {
+pub fn e2e_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e")
 }
 
@@ -46,7 +46,7 @@ pub fn browser_ready() -> bool {
     false
 }
 
-async fn add_user(client: &reqwest::Client, address: &str, admin: &str, user: Value) {
+pub async fn add_user(client: &reqwest::Client, address: &str, admin: &str, user: Value) {
     let r = client
         .post(format!("{address}/api/v1/users"))
         .bearer_auth(admin)
@@ -57,7 +57,12 @@ async fn add_user(client: &reqwest::Client, address: &str, admin: &str, user: Va
     assert_eq!(r.status(), 201, "{user}");
 }
 
-async fn events(client: &reqwest::Client, address: &str, auditor: &str, query: &str) -> Vec<Value> {
+pub async fn events(
+    client: &reqwest::Client,
+    address: &str,
+    auditor: &str,
+    query: &str,
+) -> Vec<Value> {
     let r: Value = client
         .get(format!("{address}/api/v1/audit/events?limit=1000&{query}"))
         .bearer_auth(auditor)

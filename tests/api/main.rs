@@ -9,6 +9,7 @@ mod bad_input;
 mod crash;
 mod crash_harness;
 mod desks;
+mod desks_browser;
 mod disk_full;
 mod disposal;
 mod evidence;

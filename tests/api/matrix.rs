@@ -138,6 +138,12 @@ async fn every_route_refuses_every_role_its_table_does_not_allow() {
             format!("/api/v1/documents/{id}/legal-hold"),
             &["supervisor"],
         ),
+        ("GET", "/api/v1/legal-holds".into(), &["supervisor"]),
+        (
+            "GET",
+            "/api/v1/disposals".into(),
+            &["clerk", "supervisor", "auditor"],
+        ),
         (
             "GET",
             "/api/v1/retention/due".into(),

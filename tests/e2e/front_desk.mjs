@@ -13,8 +13,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
-import { chromium } from "playwright-core";
-import { AxeBuilder } from "@axe-core/playwright";
+import { harness } from "./harness.mjs";
 
 const base = process.env.DANGAN_URL;
 const artifacts = process.env.DANGAN_E2E_ARTIFACTS;
@@ -23,66 +22,7 @@ const users = JSON.parse(process.env.DANGAN_E2E_USERS);
 const otherDoc = process.env.DANGAN_E2E_OTHER_DOC;
 const vin = process.env.DANGAN_E2E_VIN;
 const summary = { archive_nos: [], ids: [], axe: {}, screenshots: [] };
-fs.mkdirSync(artifacts, { recursive: true });
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
-
-// Every request any page makes, to prove none leaves 127.0.0.1.
-const requests = [];
-function watch(context) {
-  context.on("request", (r) => requests.push(r.url()));
-}
-
-let stepNo = 0;
-async function step(name, fn) {
-  stepNo += 1;
-  const started = Date.now();
-  try {
-    await fn();
-    console.log(`ok ${stepNo} - ${name} (${Date.now() - started} ms)`);
-  } catch (e) {
-    console.log(`not ok ${stepNo} - ${name}`);
-    throw e;
-  }
-}
-
-async function shot(page, name) {
-  const file = path.join(artifacts, `${String(summary.screenshots.length + 1).padStart(2, "0")}-${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  summary.screenshots.push(file);
-}
-
-async function axe(page, name) {
-  const result = await new AxeBuilder({ page }).analyze();
-  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  summary.axe[name] = { violations: result.violations.length, serious_or_critical: bad.length };
-  assert.deepEqual(
-    bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`),
-    [],
-    `axe on the ${name} page`,
-  );
-}
-
-async function newUser(viewport = { width: 1366, height: 768 }) {
-  const context = await browser.newContext({ viewport, locale: "zh-CN" });
-  watch(context);
-  const page = await context.newPage();
-  return { context, page };
-}
-
-async function login(page, who, expectPath) {
-  await page.goto(`${base}/login`);
-  await page.getByLabel("用户名").fill(who.username);
-  await page.getByLabel("密码").fill(who.password);
-  await Promise.all([page.waitForURL((u) => u.pathname === expectPath), page.getByRole("button", { name: "登录" }).click()]);
-}
+const { step, shot, axe, newUser, login, finish } = await harness({ base, artifacts, summary });
 
 // ---------------------------------------------------------------- the clerk
 const clerk = await newUser();
@@ -367,15 +307,4 @@ await step("staff of another branch find nothing of it", async () => {
   await context.close();
 });
 
-await step("no request left 127.0.0.1", async () => {
-  const outside = requests.filter((u) => {
-    if (u.startsWith("data:") || u.startsWith("blob:")) return false;
-    return new URL(u).hostname !== "127.0.0.1";
-  });
-  assert.deepEqual(outside, []);
-  summary.requests = requests.length;
-});
-
-await browser.close();
-console.log(`${stepNo} passed, 0 failed`);
-console.log(JSON.stringify(summary));
+await finish();

@@ -1,8 +1,10 @@
 //! The records service: legal hold and retention ([`retention`]), disposal
 //! 销毁 by batch with a second person's approval ([`disposal`]), and the
-//! disposal register's exports ([`register`]).
+//! disposal register's exports ([`register`]), and the lists of the register
+//! and of held documents the desks work from ([`listing`]).
 
 pub mod disposal;
+pub mod listing;
 mod purge;
 pub mod register;
 pub mod retention;

@@ -130,9 +130,10 @@ pub async fn users(
     req: HttpRequest,
     accounts: web::Data<Accounts>,
 ) -> Result<HttpResponse, PageError> {
-    let done = web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
-        .ok()
-        .and_then(|q| q.get("done").cloned());
+    let done =
+        web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+            .ok()
+            .and_then(|q| q.get("done").cloned());
     users_page(&page_, &accounts, Draft::default(), None, done).await
 }
 

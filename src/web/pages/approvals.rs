@@ -95,9 +95,6 @@ pub async fn decide(
         .map(str::trim)
         .filter(|n| !n.is_empty())
         .map(str::to_string);
-    access
-        .decide(&form.page, &id, to, note)
-        .await
-        .or_page(c)?;
+    access.decide(&form.page, &id, to, note).await.or_page(c)?;
     Ok(see_other(&format!("/approvals?done={decision}")))
 }

@@ -54,7 +54,12 @@ impl Query {
             "allowed" => Some(Outcome::Allowed),
             "denied" => Some(Outcome::Denied),
             "error" => Some(Outcome::Error),
-            _ => return Err(Error::new(Code::InvalidQuery, "outcome: allowed, denied or error")),
+            _ => {
+                return Err(Error::new(
+                    Code::InvalidQuery,
+                    "outcome: allowed, denied or error",
+                ));
+            }
         };
         let calendar = auditing.calendar();
         Ok(EventFilter {

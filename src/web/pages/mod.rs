@@ -8,6 +8,7 @@ pub mod documents;
 pub mod filing;
 pub mod home;
 pub mod login;
+pub mod records;
 pub mod requests;
 pub mod search;
 pub mod stats;

@@ -156,8 +156,16 @@ pub async fn page(
     };
     let scheme = documents.scheme();
     let sections = vec![
-        section("by-month", "stats.by_month", by(&stats.rows, |r| r.month.clone())),
-        section("by-branch", "stats.by_branch", by(&stats.rows, |r| blank(&r.branch))),
+        section(
+            "by-month",
+            "stats.by_month",
+            by(&stats.rows, |r| r.month.clone()),
+        ),
+        section(
+            "by-branch",
+            "stats.by_branch",
+            by(&stats.rows, |r| blank(&r.branch)),
+        ),
         section(
             "by-category",
             "stats.by_category",
