@@ -31,6 +31,14 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(json!({"requests": requests})))
 }
 
+/// `GET /access-requests/queue`: the supervisor's approval queue.
+pub async fn queue(
+    caller: Authorized<perm::AccessDecide>,
+    access: web::Data<AccessRequests>,
+) -> Result<HttpResponse> {
+    Ok(HttpResponse::Ok().json(access.queue(&caller).await?))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Decision {

@@ -1,12 +1,11 @@
 //! `/audit`: the auditors' view of the retrieval log.
 
 use actix_web::{HttpResponse, web};
-use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 use crate::archive::auditing::Auditing;
 use crate::audit::Outcome;
-use crate::audit::query::{EventFilter, MAX_PAGE, to_csv};
+use crate::audit::query::{EventFilter, MAX_PAGE, day_bound, to_csv};
 use crate::auth::extractor::{Authorized, perm};
 use crate::error::{Code, Error, Result};
 
@@ -24,32 +23,6 @@ pub struct EventParams {
     cursor: Option<u64>,
     limit: Option<usize>,
     format: Option<String>,
-}
-
-/// An RFC 3339 time, or a day of the archive's calendar: from its first
-/// instant, or to its last nanosecond (spec §2).
-pub fn time(
-    raw: &Option<String>,
-    end_of_day: bool,
-    name: &str,
-    calendar: crate::domain::calendar::Calendar,
-) -> Result<Option<DateTime<Utc>>> {
-    let Some(raw) = raw else { return Ok(None) };
-    if let Ok(t) = raw.parse::<DateTime<Utc>>() {
-        return Ok(Some(t));
-    }
-    let date = raw.parse::<NaiveDate>().map_err(|_| {
-        Error::new(
-            Code::InvalidQuery,
-            format!("{name}: expected a date (2026-03-01) or an RFC 3339 time"),
-        )
-    })?;
-    // `to` includes its whole day, to the last nanosecond (records carry them).
-    Ok(Some(if end_of_day {
-        calendar.end_of(date)
-    } else {
-        calendar.start_of(date)
-    }))
 }
 
 pub async fn events(
@@ -71,8 +44,8 @@ pub async fn events(
         ));
     }
     let filter = EventFilter {
-        from: time(&p.from, false, "from", auditing.calendar())?,
-        to: time(&p.to, true, "to", auditing.calendar())?,
+        from: day_bound(&p.from, false, "from", auditing.calendar())?,
+        to: day_bound(&p.to, true, "to", auditing.calendar())?,
         user: p.user,
         document: p.document,
         vin: p.vin.map(|v| v.trim().to_ascii_uppercase()),
@@ -161,17 +134,18 @@ pub async fn stats(
 mod tests {
     use super::*;
     use crate::domain::calendar::Calendar;
+    use chrono::{DateTime, Utc};
 
     #[test]
     fn a_to_date_includes_its_whole_local_day_to_the_last_nanosecond() {
         let utc = Calendar::parse("UTC").unwrap();
-        let to = time(&Some("2026-03-01".into()), true, "to", utc)
+        let to = day_bound(&Some("2026-03-01".into()), true, "to", utc)
             .unwrap()
             .unwrap();
         assert_eq!(to.to_rfc3339(), "2026-03-01T23:59:59.999999999+00:00");
         let record: DateTime<Utc> = "2026-03-01T23:59:59.5Z".parse().unwrap();
         assert!(record <= to);
-        let from = time(
+        let from = day_bound(
             &Some("2026-03-01".into()),
             false,
             "from",

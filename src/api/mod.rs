@@ -7,7 +7,7 @@
 
 mod access;
 mod admin;
-pub mod audit;
+mod audit;
 mod auth;
 mod classification;
 mod documents;

@@ -158,6 +158,9 @@ routes! {
     GET "/api/v1/access-requests" => access::list, AccessRequest;
         "one's requests, and a supervisor's branch's",
         query ["status"], body Body::None, success 200;
+    GET "/api/v1/access-requests/queue" => access::queue, AccessDecide;
+        "the caller's approval queue: {pending (first asked first), running (grants not expired)}; never their own requests, nothing above their clearance",
+        query [], body Body::None, success 200;
     POST "/api/v1/access-requests/{id}/approve" => access::approve, AccessDecide;
         "approve a request: optional {note}",
         query [], body Body::OptionalJson("Decision"), success 200;

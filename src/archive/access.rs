@@ -35,6 +35,10 @@ use crate::storage::envelope::Keyring;
 use crate::storage::manifest::Manifest;
 use crate::storage::{BlobStore, read_sealed, write_sealed};
 
+mod queue;
+
+pub use queue::Queue;
+
 const OBJECT: &str = "system/access-requests";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -244,11 +248,6 @@ pub struct AccessRequests {
 }
 
 impl AccessRequests {
-    /// The archive's clock: which grants are still running.
-    pub fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
-    }
-
     /// `r` as its requester may see it: what they asked for, never details of
     /// a document they may not already see (spec §3, "asking reveals nothing").
     async fn as_requester_sees(&self, p: &Principal, mut r: AccessRequest) -> AccessRequest {
@@ -360,7 +359,8 @@ impl AccessRequests {
         Ok(self.as_requester_sees(&p, request).await)
     }
 
-    /// The caller's own requests, and, for supervisors, those they may decide.
+    /// The caller's own requests, and, for supervisors, those they may decide
+    /// (touching their branch, not above their clearance).
     pub async fn list_access(
         &self,
         caller: &Permitted<perm::AccessRequest>,
@@ -376,7 +376,7 @@ impl AccessRequests {
             }
             // Supervisors see the details of what they may decide; requesters
             // see their own requests as they asked them.
-            if decides && r.requester != p.username && decidable_by(&r, &p.branch) {
+            if decides && self.before_decider(&r, &p).await? {
                 // Which other branches hold the vehicle is not theirs to know.
                 let mut r = shown(r);
                 r.branches.retain(|b| p.branch.covers(b));

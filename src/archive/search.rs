@@ -25,7 +25,9 @@ const CATCH_UP_READS: usize = 8;
 /// Documents queued for the index writer at most (twice this) during catch-up.
 const CATCH_UP_QUEUE: usize = 256;
 
-/// Search, and the search index's upkeep.
+/// Search, and the search index's upkeep. Cheap to clone (shared parts), so
+/// a rebuild can run as a task of its own.
+#[derive(Clone)]
 pub struct Search {
     pub(super) gate: Arc<Gate>,
     pub(super) contents: Arc<Contents>,
@@ -58,11 +60,11 @@ pub struct RebuildState {
 }
 
 /// Clears the rebuilding flag however the rebuild ends.
-struct Rebuilding<'a>(&'a AtomicBool);
+struct Rebuilding(Arc<Progress>);
 
-impl Drop for Rebuilding<'_> {
+impl Drop for Rebuilding {
     fn drop(&mut self) {
-        self.0.store(false, Ordering::SeqCst);
+        self.0.rebuilding.store(false, Ordering::SeqCst);
     }
 }
 
@@ -151,15 +153,27 @@ impl Search {
                 "a rebuild of the index is already running",
             ));
         }
-        let _running = Rebuilding(&self.progress.rebuilding);
+        let running = Rebuilding(self.progress.clone());
+        self.progress.done.store(0, Ordering::SeqCst);
+        self.progress
+            .total
+            .store(self.catalog.len(), Ordering::SeqCst);
         self.audit
             .record(ctx.event("admin.index.rebuild", Outcome::Allowed))
             .await?;
-        // Commit what is in flight first: clearing only drops committed segments.
-        self.index.flush().await;
-        self.index.clear();
-        self.index.flush().await;
-        self.catch_up_index().await
+        // The rebuild is a task of its own: a caller who gives up waiting (a
+        // closed browser tab) does not stop it halfway with the index cleared.
+        let this = self.clone();
+        tokio::spawn(async move {
+            let _running = running;
+            // Commit what is in flight first: clearing only drops committed segments.
+            this.index.flush().await;
+            this.index.clear();
+            this.index.flush().await;
+            this.catch_up_index().await
+        })
+        .await
+        .map_err(|e| crate::error::Error::internal(format!("the index rebuild stopped: {e}")))?
     }
 
     /// How the index's catch-up or rebuild stands (counts only: nothing of

@@ -14,6 +14,33 @@ use super::Outcome;
 /// Largest page of events in one answer.
 pub const MAX_PAGE: usize = 10_000;
 
+/// An RFC 3339 time, or a day of the archive's calendar: from its first
+/// instant, or to its last nanosecond (spec §2). `name` is the parameter's,
+/// for the error (`invalid_query`, 400).
+pub fn day_bound(
+    raw: &Option<String>,
+    end_of_day: bool,
+    name: &str,
+    calendar: crate::domain::calendar::Calendar,
+) -> crate::error::Result<Option<DateTime<Utc>>> {
+    let Some(raw) = raw else { return Ok(None) };
+    if let Ok(t) = raw.parse::<DateTime<Utc>>() {
+        return Ok(Some(t));
+    }
+    let date = raw.parse::<chrono::NaiveDate>().map_err(|_| {
+        crate::error::Error::new(
+            crate::error::Code::InvalidQuery,
+            format!("{name}: expected a date (2026-03-01) or an RFC 3339 time"),
+        )
+    })?;
+    // `to` includes its whole day, to the last nanosecond (records carry them).
+    Ok(Some(if end_of_day {
+        calendar.end_of(date)
+    } else {
+        calendar.start_of(date)
+    }))
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct EventFilter {
     pub user: Option<String>,

@@ -318,6 +318,25 @@ impl Accounts {
         Ok(users.iter().map(UserView::from).collect())
     }
 
+    /// One user, for an administrator's change form; recorded like the list.
+    pub async fn user(
+        &self,
+        caller: &Permitted<perm::UsersManage>,
+        username: &str,
+    ) -> Result<UserView> {
+        let ctx = caller.ctx();
+        let found = self.users.get(username).await;
+        self.audit
+            .record(
+                ctx.event("admin.user.view", Outcome::Allowed)
+                    .detail(json!({"username": username, "found": found.is_some()})),
+            )
+            .await?;
+        found
+            .map(|u| UserView::from(&u))
+            .ok_or_else(|| Error::not_found("user"))
+    }
+
     pub async fn create_user(
         &self,
         caller: &Permitted<perm::UsersManage>,

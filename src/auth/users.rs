@@ -214,6 +214,16 @@ impl UserStore {
             .any(|k| k.eq_ignore_ascii_case(username))
     }
 
+    /// One user by name as stored (names are unique in any letter case).
+    pub async fn get(&self, username: &str) -> Option<User> {
+        self.users
+            .read()
+            .await
+            .values()
+            .find(|u| u.username.eq_ignore_ascii_case(username))
+            .cloned()
+    }
+
     pub async fn list(&self) -> Vec<User> {
         self.users.read().await.values().cloned().collect()
     }
@@ -272,7 +282,8 @@ impl UserStore {
         Ok(user)
     }
 
-    /// Applies a change made by `actor`; administrators cannot change their own roles.
+    /// Applies a change made by `actor`; administrators cannot change their own
+    /// roles (the same roles again are no change) nor disable themselves.
     pub async fn update(
         &self,
         actor: &str,
@@ -284,7 +295,17 @@ impl UserStore {
         }
         if let Some(roles) = &change.roles {
             check_roles(roles)?;
-            if actor == username {
+            // Saving one's own account with the roles it has is no change.
+            let mut asked = roles.clone();
+            asked.sort();
+            asked.dedup();
+            let current = self
+                .users
+                .read()
+                .await
+                .get(username)
+                .map(|u| u.roles.clone());
+            if actor == username && current.as_ref() != Some(&asked) {
                 return Err(Error::forbidden(
                     "administrators cannot change their own roles",
                 ));

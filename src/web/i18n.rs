@@ -311,6 +311,11 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
         "No field was changed.",
     ),
     (
+        "err.own_account",
+        "不能修改自己的角色，也不能停用自己的账号（三员分立）：请由另一名系统管理员修改。",
+        "Nobody changes their own roles or disables their own account (separation of duties): another administrator must.",
+    ),
+    (
         "err.purpose",
         "请写明调阅用途。",
         "Say what the access is for.",

@@ -114,6 +114,19 @@ const CODE_TEXTS: &[(Code, &str)] = &[
     (Code::WeakPassword, "err.weak_password"),
 ];
 
+/// Whether `e` refuses what a form said (shown beside the form, with the
+/// error's own status) rather than a failure (the error page).
+pub fn is_input(e: &Error) -> bool {
+    matches!(
+        e.kind,
+        ErrorKind::BadRequest
+            | ErrorKind::Invalid
+            | ErrorKind::Conflict
+            | ErrorKind::Forbidden
+            | ErrorKind::NotFound
+    )
+}
+
 /// Explains an error in `lang`: a sentence by code or kind, the field named in
 /// the message (`vehicle.vin: ...`) as its label, and the server's own message
 /// for a person to quote — never for an internal error.

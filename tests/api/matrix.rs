@@ -97,6 +97,11 @@ async fn every_route_refuses_every_role_its_table_does_not_allow() {
             &["staff", "supervisor"],
         ),
         (
+            "GET",
+            "/api/v1/access-requests/queue".into(),
+            &["supervisor"],
+        ),
+        (
             "POST",
             "/api/v1/access-requests/none/approve".into(),
             &["supervisor"],

@@ -80,13 +80,13 @@
       });
   });
 
-  // The index rebuild: while its form's request runs, the progress box is
-  // fetched; once it says a rebuild is running it polls by itself (every 1 s)
-  // until the rebuild's own answer replaces the page.
+  // The index rebuild: the form posts as any form does (the answer comes
+  // when the rebuild is done, an error as a page of its own); meanwhile this
+  // page stays and fetches the progress box, which, once it says a rebuild
+  // is running, polls by itself every second.
   var rebuild = document.getElementById("rebuild");
   if (rebuild && window.htmx) {
-    rebuild.addEventListener("htmx:beforeRequest", function (e) {
-      if (e.target !== rebuild) return;
+    rebuild.addEventListener("submit", function () {
       setTimeout(function () {
         if (document.getElementById("rebuild-progress")) {
           htmx.ajax("GET", "/admin/reindex/progress", { target: "#rebuild-progress", swap: "outerHTML" });

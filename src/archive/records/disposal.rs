@@ -72,6 +72,25 @@ pub struct Disposal {
     pub purge_pending: bool,
 }
 
+impl Disposal {
+    /// Whether a user of `branch` covers every line of the batch.
+    pub fn covered_by(&self, branch: &crate::domain::Branch) -> bool {
+        self.documents
+            .iter()
+            .all(|l| crate::domain::Branch::parse(&l.branch).is_ok_and(|b| branch.covers(&b)))
+    }
+
+    /// The entry as a reader is shown it: the reason and the note with any
+    /// personal data in them masked (spec §3, free text). The stored entry,
+    /// its CSV, its certificate and the hash printed on it are unchanged.
+    pub fn masked(mut self) -> Self {
+        use crate::domain::free_text::mask_free_text;
+        self.reason = mask_free_text(&self.reason).0;
+        self.rejection_note = self.rejection_note.map(|n| mask_free_text(&n).0);
+        self
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Proposal {
@@ -206,10 +225,7 @@ impl Records {
         let ctx = caller.ctx();
         let p = caller.principal().clone();
         let mut d = self.known_disposal(ctx, id, "disposal.reject").await?;
-        let covers_all = d
-            .documents
-            .iter()
-            .all(|l| crate::domain::Branch::parse(&l.branch).is_ok_and(|b| p.branch.covers(&b)));
+        let covers_all = d.covered_by(&p.branch);
         let refusal = if d.status != DisposalStatus::Proposed {
             Some(Error::new(
                 Code::InvalidState,
@@ -438,10 +454,7 @@ impl Records {
         let ctx = caller.ctx();
         let p = caller.principal().clone();
         let d = self.known_disposal(ctx, id, "disposal.view").await?;
-        let covers_all = d
-            .documents
-            .iter()
-            .all(|l| crate::domain::Branch::parse(&l.branch).is_ok_and(|b| p.branch.covers(&b)));
+        let covers_all = d.covered_by(&p.branch);
         if !p.roles.contains(&crate::domain::Role::Auditor) && !covers_all {
             self.audit
                 .record(

@@ -12,7 +12,7 @@ use super::disposal::{Damaged, Disposal, DisposalStatus};
 use crate::archive::views::DocumentSummary;
 use crate::audit::Outcome;
 use crate::auth::guard::{Permitted, perm};
-use crate::domain::{Branch, Role};
+use crate::domain::Role;
 use crate::error::Result;
 
 /// A document on legal hold, and the hold's reason, setter and time.
@@ -29,8 +29,8 @@ pub struct HeldDocument {
 impl Records {
     /// The register entries the caller may read — every one for an auditor,
     /// for clerks and supervisors those whose every line is in their branch —
-    /// newest proposal first, `status` only if given. An unreadable entry is
-    /// skipped with a warning (the fixity check names it).
+    /// newest proposal first, `status` only if given, reasons and notes
+    /// masked. An unreadable entry is skipped with a warning.
     pub async fn list_disposals(
         &self,
         caller: &Permitted<perm::DisposalsRead>,
@@ -38,16 +38,14 @@ impl Records {
     ) -> Result<Vec<Disposal>> {
         let (ctx, p) = (caller.ctx(), caller.principal());
         let auditor = p.roles.contains(&Role::Auditor);
-        let branch = p.branch.clone();
-        let mut found = self
+        let mut found: Vec<Disposal> = self
             .disposals_where(Damaged::Skip, |d| {
-                status.is_none_or(|s| d.status == s)
-                    && (auditor
-                        || d.documents
-                            .iter()
-                            .all(|l| Branch::parse(&l.branch).is_ok_and(|b| branch.covers(&b))))
+                status.is_none_or(|s| d.status == s) && (auditor || d.covered_by(&p.branch))
             })
-            .await?;
+            .await?
+            .into_iter()
+            .map(Disposal::masked)
+            .collect();
         found.sort_by_key(|d| std::cmp::Reverse(d.proposed_at));
         self.audit
             .record(

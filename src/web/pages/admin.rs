@@ -21,7 +21,7 @@ use crate::domain::{Branch, Level, Role};
 use crate::error::{Code, Error};
 use crate::web::PageError;
 use crate::web::caller::{Chrome, Form, Page, PageForm, perm};
-use crate::web::render::{Explained, OrPage, explain, render, render_with};
+use crate::web::render::{Explained, OrPage, explain, is_input, render, render_with};
 
 /// Roles and levels as the forms offer them.
 pub const ROLES: [&str; 5] = ["clerk", "staff", "supervisor", "auditor", "admin"];
@@ -100,16 +100,13 @@ async fn users_page(
     page_: &Page<perm::UsersManage>,
     accounts: &Accounts,
     draft: Draft,
-    error: Option<Explained>,
+    refused: Option<&Error>,
     done: Option<String>,
 ) -> Result<HttpResponse, PageError> {
     let c = &page_.chrome;
     let users = accounts.list_users(page_).await.or_page(c)?;
-    let status = if error.is_some() {
-        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        actix_web::http::StatusCode::OK
-    };
+    let status = refused.map_or(actix_web::http::StatusCode::OK, |e| e.kind.status());
+    let error = refused.map(|e| explain(e, c.lang));
     render_with(
         status,
         &UsersPage {
@@ -170,18 +167,9 @@ pub async fn create(
             "/admin/users?done={}",
             crate::web::render::urlencode(&user.username)
         ))),
-        Err(e) if is_input(&e) => {
-            let why = explain(&e, c.lang);
-            users_page(&form.page, &accounts, draft, Some(why), None).await
-        }
+        Err(e) if is_input(&e) => users_page(&form.page, &accounts, draft, Some(&e), None).await,
         Err(e) => Err(PageError::failed(e, c)),
     }
-}
-
-/// A refusal of what the form said (shown beside it), not a failure.
-fn is_input(e: &Error) -> bool {
-    use crate::error::ErrorKind::*;
-    matches!(e.kind, BadRequest | Invalid | Conflict | Forbidden)
 }
 
 async fn find(
@@ -189,13 +177,7 @@ async fn find(
     accounts: &Accounts,
     name: &str,
 ) -> Result<UserView, PageError> {
-    accounts
-        .list_users(page_)
-        .await
-        .or_page(&page_.chrome)?
-        .into_iter()
-        .find(|u| u.username.eq_ignore_ascii_case(name))
-        .ok_or_else(|| PageError::failed(Error::not_found("user"), &page_.chrome))
+    accounts.user(page_, name).await.or_page(&page_.chrome)
 }
 
 /// `GET /admin/users/{username}`: one user's change form.
@@ -251,12 +233,25 @@ pub async fn update(
                     user,
                     roles: ROLES,
                     levels: LEVELS,
-                    error: Some(explain(&e, c.lang)),
+                    error: Some(refusal(&e, c)),
                 },
             )
         }
         Err(e) => Err(PageError::failed(e, c)),
     }
+}
+
+/// A refused change explained: the one refusal of this form that is
+/// `forbidden` is a change to one's own account (spec §3), said so.
+fn refusal(e: &Error, c: &Chrome) -> Explained {
+    if e.kind == crate::error::ErrorKind::Forbidden {
+        return Explained {
+            message: c.t("err.own_account").to_string(),
+            field: None,
+            detail: None,
+        };
+    }
+    explain(e, c.lang)
 }
 
 #[derive(Template)]

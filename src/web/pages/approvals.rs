@@ -1,9 +1,8 @@
 //! `/approvals`: a supervisor's desk for access requests (调阅审批) — the
 //! queue of their branch's pending requests (never their own, spec §3) with
 //! approve and reject, each with a note, and the running grants with revoke.
-//! Every list and decision is `AccessRequests::list_access` / `decide`, the
-//! API's use cases, so the same branch, clearance and self-decision rules and
-//! the same retrieval-log records apply.
+//! `AccessRequests::queue` and `decide`, the API's use cases, so the same
+//! branch, clearance and self-decision rules and retrieval-log records apply.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -39,32 +38,12 @@ pub async fn page(
     access: web::Data<AccessRequests>,
 ) -> Result<HttpResponse, PageError> {
     let c = &page_.chrome;
-    let lister = page_.also::<perm::AccessRequest>(&req).await?;
-    let me = page_.principal().username.clone();
-    let now = access.now();
-    let theirs: Vec<AccessRequest> = access
-        .list_access(&lister, None)
-        .await
-        .or_page(c)?
-        .into_iter()
-        .filter(|r| r.requester != me)
-        .collect();
-    let mut pending: Vec<AccessRequest> = theirs
-        .iter()
-        .filter(|r| r.status == Status::Pending)
-        .cloned()
-        .collect();
-    pending.sort_by_key(|r| r.created_at);
-    let mut running: Vec<AccessRequest> = theirs
-        .into_iter()
-        .filter(|r| r.status == Status::Approved && r.expires_at.is_some_and(|e| e > now))
-        .collect();
-    running.sort_by_key(|r| r.expires_at);
+    let queue = access.queue(&page_).await.or_page(c)?;
     let q: Query = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
     render(&ApprovalsPage {
         c,
-        pending,
-        running,
+        pending: queue.pending,
+        running: queue.running,
         done: match q.done.as_deref() {
             Some("approve") => Some("approvals.done.approve"),
             Some("reject") => Some("approvals.done.reject"),
@@ -89,12 +68,7 @@ pub async fn decide(
         "revoke" => Status::Revoked,
         _ => return Err(PageError::failed(Error::not_found("decision"), c)),
     };
-    let note = form
-        .form
-        .get("note")
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .map(str::to_string);
+    let note = form.form.get("note").map(str::to_string);
     access.decide(&form.page, &id, to, note).await.or_page(c)?;
     Ok(see_other(&format!("/approvals?done={decision}")))
 }

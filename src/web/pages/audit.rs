@@ -9,14 +9,14 @@ use askama::Template;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::api::audit::time;
 use crate::archive::auditing::Auditing;
+use crate::audit::query::day_bound;
 use crate::audit::query::{EventFilter, MAX_PAGE, to_csv};
 use crate::audit::{Outcome, VerifyReport};
 use crate::error::{Code, Error};
 use crate::web::PageError;
 use crate::web::caller::{Chrome, Page, PageForm, perm};
-use crate::web::render::{Explained, OrPage, explain, render, urlencode};
+use crate::web::render::{Explained, OrPage, explain, render, render_with, urlencode};
 
 /// Records per page of the table.
 const PER_PAGE: usize = 50;
@@ -68,8 +68,8 @@ impl Query {
             vin: some(&self.vin).map(|v| v.to_ascii_uppercase()),
             action: some(&self.action),
             outcome,
-            from: time(&some(&self.from), false, "from", calendar)?,
-            to: time(&some(&self.to), true, "to", calendar)?,
+            from: day_bound(&some(&self.from), false, "from", calendar)?,
+            to: day_bound(&some(&self.to), true, "to", calendar)?,
             cursor: self.cursor,
             limit,
         })
@@ -162,9 +162,15 @@ pub async fn page(
     auditing: web::Data<Auditing>,
 ) -> Result<HttpResponse, PageError> {
     let c = &page_.chrome;
-    let q: Query = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let (q, filter) = match parse(req.query_string(), &auditing, PER_PAGE) {
+        Ok((q, f)) => (q, Ok(f)),
+        Err(e) => (Query::default(), Err(e)),
+    };
     let params = q.params();
-    let (rows, next, error) = match q.filter(&auditing, PER_PAGE) {
+    let status = filter
+        .as_ref()
+        .map_or_else(|e| e.kind.status(), |_| actix_web::http::StatusCode::OK);
+    let (rows, next, error) = match filter {
         Err(e) => (vec![], None, Some(explain(&e, c.lang))),
         Ok(filter) => {
             let found = auditing.events(&page_, filter).await.or_page(c)?;
@@ -175,15 +181,27 @@ pub async fn page(
             (found.events.iter().map(|e| row(e, c)).collect(), next, None)
         }
     };
-    render(&AuditPage {
-        c,
-        paged: q.cursor.is_some(),
-        q,
-        rows,
-        params,
-        next,
-        error,
-    })
+    render_with(
+        status,
+        &AuditPage {
+            c,
+            paged: q.cursor.is_some(),
+            q,
+            rows,
+            params,
+            next,
+            error,
+        },
+    )
+}
+
+/// The filter a query string asks for; a query that cannot be read (a
+/// cursor that is not a number, say) is refused, never read as no filter.
+fn parse(raw: &str, auditing: &Auditing, limit: usize) -> Result<(Query, EventFilter), Error> {
+    let q: Query = serde_urlencoded::from_str(raw)
+        .map_err(|e| Error::new(Code::InvalidQuery, format!("the filter: {e}")))?;
+    let filter = q.filter(auditing, limit)?;
+    Ok((q, filter))
 }
 
 /// `GET /audit/export?…`: the records of the filter shown, as CSV (at most
@@ -194,8 +212,7 @@ pub async fn export(
     auditing: web::Data<Auditing>,
 ) -> Result<HttpResponse, PageError> {
     let c = &page_.chrome;
-    let q: Query = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
-    let filter = q.filter(&auditing, MAX_PAGE).or_page(c)?;
+    let (_, filter) = parse(req.query_string(), &auditing, MAX_PAGE).or_page(c)?;
     let found = auditing.events(&page_, filter).await.or_page(c)?;
     let mut response = HttpResponse::Ok();
     if let Some(next) = found.next_cursor {

@@ -19,22 +19,15 @@ use crate::archive::views::DocumentSummary;
 use crate::auth::Action;
 use crate::web::PageError;
 use crate::web::caller::{Chrome, Page, PageForm, perm};
-use crate::web::render::{Explained, OrPage, explain, render, render_with, urlencode};
-
-/// A refusal of what the form said, shown beside it.
-fn is_input(e: &crate::error::Error) -> bool {
-    use crate::error::ErrorKind::*;
-    matches!(
-        e.kind,
-        BadRequest | Invalid | Conflict | Forbidden | NotFound
-    )
-}
+use crate::web::render::{Explained, OrPage, explain, is_input, render, render_with, urlencode};
 
 #[derive(Template)]
 #[template(path = "retention.html")]
 struct RetentionPage<'a> {
     c: &'a Chrome,
     due: Vec<DocumentSummary>,
+    /// Whether the caller may propose (clerks; supervisors only read the list).
+    may_propose: bool,
     error: Option<Explained>,
 }
 
@@ -42,6 +35,7 @@ struct RetentionPage<'a> {
 /// first, each with a box to include it in a disposal proposal.
 pub async fn retention(
     page_: Page<perm::RetentionRead>,
+    req: HttpRequest,
     records: web::Data<Records>,
 ) -> Result<HttpResponse, PageError> {
     let c = &page_.chrome;
@@ -49,6 +43,7 @@ pub async fn retention(
     render(&RetentionPage {
         c,
         due,
+        may_propose: page_.may(&req, Action::DisposalsPropose),
         error: None,
     })
 }
@@ -81,6 +76,7 @@ pub async fn propose(
                 &RetentionPage {
                     c,
                     due,
+                    may_propose: true,
                     error: Some(explain(&e, c.lang)),
                 },
             )
@@ -103,14 +99,13 @@ async fn holds_page(
     page_: &Page<perm::DocumentsHold>,
     records: &Records,
     document: String,
-    error: Option<Explained>,
+    refused: Option<&crate::error::Error>,
     done: bool,
 ) -> Result<HttpResponse, PageError> {
     let c = &page_.chrome;
     let held = records.legal_holds(page_).await.or_page(c)?;
-    let status = error.as_ref().map_or(actix_web::http::StatusCode::OK, |_| {
-        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
-    });
+    let status = refused.map_or(actix_web::http::StatusCode::OK, |e| e.kind.status());
+    let error = refused.map(|e| explain(e, c.lang));
     render_with(
         status,
         &HoldsPage {
@@ -143,16 +138,24 @@ pub async fn hold(
 ) -> Result<HttpResponse, PageError> {
     let c = &form.page.chrome;
     let document = form.form.get("document").unwrap_or_default().to_string();
+    let hold = match form.form.get("hold") {
+        Some("1") => true,
+        Some("0") => false,
+        _ => {
+            let e = crate::error::Error::new(
+                crate::error::Code::InvalidBody,
+                "hold: 1 to set a hold, 0 to lift it",
+            );
+            return Err(PageError::failed(e, c));
+        }
+    };
     let request = HoldRequest {
-        hold: form.form.get("hold") != Some("0"),
+        hold,
         reason: form.form.get("reason").unwrap_or_default().to_string(),
     };
     match records.legal_hold(&form.page, &document, request).await {
         Ok(_) => Ok(see_other("/holds?done=1")),
-        Err(e) if is_input(&e) => {
-            let why = explain(&e, c.lang);
-            holds_page(&form.page, &records, document, Some(why), false).await
-        }
+        Err(e) if is_input(&e) => holds_page(&form.page, &records, document, Some(&e), false).await,
         Err(e) => Err(PageError::failed(e, c)),
     }
 }
@@ -204,7 +207,7 @@ pub async fn disposal(
     records: web::Data<Records>,
 ) -> Result<HttpResponse, PageError> {
     let c = &page_.chrome;
-    let d = records.disposal(&page_, &id).await.or_page(c)?;
+    let d = records.disposal(&page_, &id).await.or_page(c)?.masked();
     let may_decide = d.status == DisposalStatus::Proposed
         && d.proposed_by != page_.principal().username
         && page_.may(&req, Action::DisposalsApprove);
