@@ -6,11 +6,10 @@
 //! tampered with. Needs what `front_desk` needs (`.ci/run` installs it).
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::front_desk::{add_user, browser_ready, e2e_dir, events};
+use crate::front_desk::{add_user, browser_ready, events, run_script};
 use crate::helpers::{ADMIN_PASSWORD, repair_order};
 use crate::process::{login, start_server};
 
@@ -89,24 +88,19 @@ async fn supervisors_auditors_and_admins_work_their_desks_in_chromium() {
     });
     let docs = json!({"wanted": wanted, "refused": refused, "held": held, "disposed": disposed});
     let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e-artifacts/desks");
-    let out = Command::new("node")
-        .arg(e2e_dir().join("desks.mjs"))
-        .current_dir(e2e_dir())
-        .env("DANGAN_URL", &address)
-        .env("DANGAN_E2E_ARTIFACTS", &artifacts)
-        .env("DANGAN_E2E_USERS", users.to_string())
-        .env("DANGAN_E2E_DOCS", docs.to_string())
-        .env("DANGAN_E2E_LOG", data.join("audit/retrieval.log"))
-        .output()
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "browser test failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let summary = run_script(
+        "desks.mjs",
+        &address,
+        &artifacts,
+        &[
+            ("DANGAN_E2E_USERS", users.to_string()),
+            ("DANGAN_E2E_DOCS", docs.to_string()),
+            (
+                "DANGAN_E2E_LOG",
+                data.join("audit/retrieval.log").display().to_string(),
+            ),
+        ],
     );
-    let summary: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
 
     // What the pages did is in the log, as the API's use cases write it.
     let auditor = login(&client, &address, "auditor1", "auditor1-password-1").await;

@@ -46,6 +46,30 @@ pub fn browser_ready() -> bool {
     false
 }
 
+/// Runs the browser script `name` of `tests/e2e/` against the server at
+/// `address` with `env`, screenshots to `artifacts`; prints its steps and
+/// returns the JSON summary it prints last. Panics, with its output, when a
+/// step failed.
+pub fn run_script(name: &str, address: &str, artifacts: &Path, env: &[(&str, String)]) -> Value {
+    let mut cmd = Command::new("node");
+    cmd.arg(e2e_dir().join(name))
+        .current_dir(e2e_dir())
+        .env("DANGAN_URL", address)
+        .env("DANGAN_E2E_ARTIFACTS", artifacts);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "browser test {name} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
+}
+
 pub async fn add_user(client: &reqwest::Client, address: &str, admin: &str, user: Value) {
     let r = client
         .post(format!("{address}/api/v1/users"))
@@ -146,44 +170,36 @@ async fn clerk_files_and_staff_find_through_the_front_desk_in_chromium() {
         .to_string();
 
     let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e-artifacts");
-    let out = Command::new("node")
-        .arg(e2e_dir().join("front_desk.mjs"))
-        .current_dir(e2e_dir())
-        .env("DANGAN_URL", &address)
-        .env("DANGAN_E2E_ARTIFACTS", &artifacts)
-        .env(
-            "DANGAN_E2E_FILES",
-            json!({
-                "pdf": files.join("委托书.pdf"),
-                "text_a": files.join("保养记录一.txt"),
-                "text_b": files.join("保养记录二.txt"),
-            })
-            .to_string(),
-        )
-        .env(
-            "DANGAN_E2E_USERS",
-            json!({
-                "clerk": {"username": "clerk1", "password": "clerk1-password-1"},
-                "staff": {"username": "staff1", "password": "staff1-password-1"},
-                "stranger": {"username": "staff2", "password": "staff2-password-1"},
-            })
-            .to_string(),
-        )
-        .env(
-            "DANGAN_E2E_OTHER_DOC",
-            other["archive_no"].as_str().unwrap(),
-        )
-        .env("DANGAN_E2E_VIN", &vin)
-        .output()
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "browser test failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let summary = run_script(
+        "front_desk.mjs",
+        &address,
+        &artifacts,
+        &[
+            (
+                "DANGAN_E2E_FILES",
+                json!({
+                    "pdf": files.join("委托书.pdf"),
+                    "text_a": files.join("保养记录一.txt"),
+                    "text_b": files.join("保养记录二.txt"),
+                })
+                .to_string(),
+            ),
+            (
+                "DANGAN_E2E_USERS",
+                json!({
+                    "clerk": {"username": "clerk1", "password": "clerk1-password-1"},
+                    "staff": {"username": "staff1", "password": "staff1-password-1"},
+                    "stranger": {"username": "staff2", "password": "staff2-password-1"},
+                })
+                .to_string(),
+            ),
+            (
+                "DANGAN_E2E_OTHER_DOC",
+                other["archive_no"].as_str().unwrap().to_string(),
+            ),
+            ("DANGAN_E2E_VIN", vin.clone()),
+        ],
     );
-    let summary: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     let first = summary["ids"][0].as_str().unwrap();
 
     // What the pages did is in the retrieval log, as the API's use cases write it.
