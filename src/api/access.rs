@@ -43,12 +43,18 @@ pub async fn queue(
 #[serde(deny_unknown_fields)]
 struct Decision {
     note: Option<String>,
+    /// Approval only: fewer days than asked.
+    days: Option<u32>,
 }
 
-/// The optional `{note}` body of a decision; an empty body means no note.
-fn note(body: &[u8]) -> Result<Option<String>> {
+/// The optional `{note, days}` body of a decision; an empty body means
+/// neither.
+fn decision(body: &[u8]) -> Result<Decision> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
+        return Ok(Decision {
+            note: None,
+            days: None,
+        });
     }
     let d: Decision = serde_json::from_slice(body).map_err(|e| {
         if e.is_data() {
@@ -57,7 +63,7 @@ fn note(body: &[u8]) -> Result<Option<String>> {
             Error::new(Code::InvalidJson, e.to_string())
         }
     })?;
-    Ok(d.note)
+    Ok(d)
 }
 
 async fn decide(
@@ -67,7 +73,8 @@ async fn decide(
     body: web::Bytes,
     to: Status,
 ) -> Result<HttpResponse> {
-    let decided = access.decide(&caller, &id, to, note(&body)?).await?;
+    let d = decision(&body)?;
+    let decided = access.decide(&caller, &id, to, d.note, d.days).await?;
     Ok(HttpResponse::Ok().json(decided))
 }
 

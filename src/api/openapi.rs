@@ -48,7 +48,7 @@ fn schemas() -> Value {
         "AccessRequest": object(&["purpose"], json!({
             "document_id": {"type": "string"}, "vin": {"type": "string"}, "purpose": {"type": "string"},
             "days": {"type": "integer", "minimum": 1}, "contact": {"type": "boolean"}})),
-        "Decision": object(&[], json!({"note": {"type": "string"}})),
+        "Decision": object(&[], json!({"note": {"type": "string"}, "days": {"type": "integer", "minimum": 1}})),
         "Proposal": object(&["document_ids", "reason"], json!({
             "document_ids": {"type": "array", "items": {"type": "string"}}, "reason": {"type": "string"}})),
     })

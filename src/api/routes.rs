@@ -162,7 +162,7 @@ routes! {
         "the caller's approval queue: {pending (first asked first), running (grants not expired)}; never their own requests, nothing above their clearance",
         query [], body Body::None, success 200;
     POST "/api/v1/access-requests/{id}/approve" => access::approve, AccessDecide;
-        "approve a request: optional {note}",
+        "approve a request: optional {note, days} (days: 1 to the days asked)",
         query [], body Body::OptionalJson("Decision"), success 200;
     POST "/api/v1/access-requests/{id}/reject" => access::reject, AccessDecide;
         "reject a request: optional {note}",

@@ -394,13 +394,16 @@ impl AccessRequests {
         Ok(list)
     }
 
-    /// Approves, rejects or revokes a request.
+    /// Approves, rejects or revokes a request. An approval may grant fewer
+    /// `days` than were asked (1 to the days asked; the asked days if
+    /// `None`); only an approval takes days (`invalid_days` otherwise).
     pub async fn decide(
         &self,
         caller: &Permitted<perm::AccessDecide>,
         id: &str,
         to: Status,
         note: Option<String>,
+        days: Option<u32>,
     ) -> Result<AccessRequest> {
         let ctx = caller.ctx();
         let p = caller.principal().clone();
@@ -409,6 +412,12 @@ impl AccessRequests {
             Status::Rejected => "access.reject",
             _ => "access.revoke",
         };
+        if days.is_some() && to != Status::Approved {
+            return Err(Error::new(
+                Code::InvalidDays,
+                "days: only an approval grants days",
+            ));
+        }
         if note.as_ref().is_some_and(|n| n.chars().count() > 1000) {
             return Err(Error::new(
                 Code::InvalidNote,
@@ -421,9 +430,9 @@ impl AccessRequests {
             return Err(Error::not_found("access request"));
         };
         let event = |outcome| {
-            let mut e = ctx
-                .event(action, outcome)
-                .detail(json!({"request": r.id, "requester": r.requester, "note": note}));
+            let mut e = ctx.event(action, outcome).detail(
+                json!({"request": r.id, "requester": r.requester, "note": note, "days": days}),
+            );
             e.document = r.document_id.map(|d| d.to_string());
             e.archive_no = r.archive_no.clone();
             e.vin = r.vin.clone();
@@ -439,6 +448,11 @@ impl AccessRequests {
         } else if !decidable_by(r, &p.branch) {
             Some(Error::forbidden(
                 "only a supervisor of the document's branch decides this request",
+            ))
+        } else if days.is_some_and(|d| d == 0 || d > r.days) {
+            Some(Error::new(
+                Code::InvalidDays,
+                format!("days: 1 to the {} days asked for", r.days),
             ))
         } else if to == Status::Approved && level.is_some_and(|l| l > p.clearance) {
             Some(Error::forbidden(
@@ -464,6 +478,7 @@ impl AccessRequests {
         r.decided_at = Some(now);
         r.note = note.clone();
         if to == Status::Approved {
+            r.days = days.unwrap_or(r.days);
             r.expires_at = Some(now + Duration::days(i64::from(r.days)));
             r.scope = Some(GrantScope {
                 branch: p.branch.clone(),

@@ -121,11 +121,46 @@ async fn a_supervisor_approves_one_request_and_rejects_another_and_the_requester
         &cookie,
         &csrf,
         &format!("/approvals/{}/approve", ids[0]),
-        &[("note", "同意，限两天")],
+        &[("note", "同意，限一天"), ("days", "3")],
+    )
+    .await;
+    assert_eq!(r.status(), 422, "more days than asked for");
+    assert!(r.text().await.unwrap().contains("data-error"));
+    let r = post(
+        &app,
+        &cookie,
+        &csrf,
+        &format!("/approvals/{}/approve", ids[0]),
+        &[("note", "同意，限一天"), ("days", "1")],
     )
     .await;
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/approvals?done=approve");
+    let granted: Value = app
+        .get(&staff, "/api/v1/access-requests")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let grant = granted["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == ids[0].as_str())
+        .unwrap()
+        .clone();
+    let at = |k: &str| {
+        grant[k]
+            .as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap()
+    };
+    assert_eq!(
+        at("expires_at") - at("decided_at"),
+        chrono::Duration::days(1),
+        "{grant}"
+    );
     let r = post(
         &app,
         &cookie,
@@ -161,7 +196,7 @@ async fn a_supervisor_approves_one_request_and_rejects_another_and_the_requester
     // The requester sees both outcomes with the notes, and reads only the approved.
     let staff_cookie = page_login(&app.address, "staff_bj", PASSWORD).await;
     let (_, mine) = page(&app, &staff_cookie, "/requests").await;
-    assert!(mine.contains("data-status=\"approved\"") && mine.contains("同意，限两天"));
+    assert!(mine.contains("data-status=\"approved\"") && mine.contains("同意，限一天"));
     assert!(mine.contains("data-status=\"rejected\"") && mine.contains("用途不充分"));
     let read = |doc: &Value| format!("/api/v1/documents/{}", doc["id"].as_str().unwrap());
     assert_eq!(app.get(&staff, &read(&wanted)).await.status(), 200);

@@ -54,7 +54,8 @@ pub async fn page(
 }
 
 /// `POST /approvals/{id}/{decision}`: `approve`, `reject` or `revoke`, with an
-/// optional `note` (at most 1000 characters).
+/// optional `note` (at most 1000 characters); an approval's `days` (1 to the
+/// days asked).
 pub async fn decide(
     form: PageForm<perm::AccessDecide>,
     path: web::Path<(String, String)>,
@@ -69,6 +70,22 @@ pub async fn decide(
         _ => return Err(PageError::failed(Error::not_found("decision"), c)),
     };
     let note = form.form.get("note").map(str::to_string);
-    access.decide(&form.page, &id, to, note).await.or_page(c)?;
+    let days = match form.form.get("days") {
+        None => None,
+        Some(d) => Some(
+            d.parse::<u32>()
+                .map_err(|_| {
+                    Error::new(
+                        crate::error::Code::InvalidDays,
+                        "days: a whole number of days",
+                    )
+                })
+                .or_page(c)?,
+        ),
+    };
+    access
+        .decide(&form.page, &id, to, note, days)
+        .await
+        .or_page(c)?;
     Ok(see_other(&format!("/approvals?done={decision}")))
 }
