@@ -23,7 +23,7 @@ const page = await context.newPage();
 await page.goto(`${base}/login?next=/search`);
 await page.locator("#username").fill(process.env.DANGAN_USER);
 await page.locator("#password").fill(process.env.DANGAN_PASSWORD);
-await Promise.all([page.waitForURL((u) => u.pathname === "/search"), page.locator("form button[type=submit]").click()]);
+await Promise.all([page.waitForURL((u) => u.pathname === "/search"), page.getByRole("button", { name: "登录" }).click()]);
 
 const samples = [];
 for (let round = 0; round < rounds; round += 1) {
