@@ -1,16 +1,7 @@
+from cer import cer
 import sys, time, resource
 from rapidocr import RapidOCR
 eng = RapidOCR()
-def cer(ref, hyp):
-    import unicodedata
-    ref = "".join(unicodedata.normalize("NFKC", ref).split()); hyp = "".join(unicodedata.normalize("NFKC", hyp).split())
-    prev = list(range(len(hyp) + 1))
-    for i, a in enumerate(ref, 1):
-        cur = [i] + [0] * len(hyp)
-        for j, b in enumerate(hyp, 1):
-            cur[j] = min(prev[j] + 1, cur[j-1] + 1, prev[j-1] + (a != b))
-        prev = cur
-    return prev[-1] / max(1, len(ref))
 for path in sys.argv[1:]:
     t = time.time()
     r = eng(path)

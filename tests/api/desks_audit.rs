@@ -99,6 +99,14 @@ async fn an_auditor_filters_the_log_to_one_document_and_the_export_holds_exactly
     assert_eq!(status, 400);
     assert!(rows_shown(&body).is_empty());
     assert_eq!(page(&app, &cookie, "/audit/export?cursor=abc").await.0, 400);
+    // Each refusal is recorded, though no use case ran.
+    let refused = app
+        .audit_records()
+        .into_iter()
+        .filter(|r| r["user"] == "auditor" && r["action"] == "request.refused")
+        .filter(|r| r["detail"]["status"] == 400)
+        .count();
+    assert_eq!(refused, 3, "the three refused filters are in the log");
     // Staff never see the log page.
     let staff_cookie = page_login(&app.address, "staff_bj", PASSWORD).await;
     assert_eq!(page(&app, &staff_cookie, "/audit").await.0, 403);

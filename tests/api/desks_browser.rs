@@ -9,26 +9,13 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::front_desk::{add_user, browser_ready, events, run_script};
+use crate::front_desk::{add_user, browser_ready, events, file_text, run_script};
 use crate::helpers::{ADMIN_PASSWORD, repair_order};
 use crate::process::{login, start_server};
 
+/// Files `meta` through the API; the id and archive number the script needs.
 async fn file(client: &reqwest::Client, address: &str, token: &str, meta: &Value) -> Value {
-    let form = reqwest::multipart::Form::new()
-        .text("metadata", meta.to_string())
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes("销售合同 正文".as_bytes().to_vec()).file_name("c.txt"),
-        );
-    let r = client
-        .post(format!("{address}/api/v1/documents"))
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let doc: Value = r.json().await.unwrap();
+    let doc = file_text(client, address, token, meta, "销售合同 正文".as_bytes()).await;
     json!({"id": doc["id"], "archive_no": doc["archive_no"]})
 }
 

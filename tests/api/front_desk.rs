@@ -70,6 +70,32 @@ pub fn run_script(name: &str, address: &str, artifacts: &Path, env: &[(&str, Str
     serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
 }
 
+/// Files `meta` with `bytes` as a text file through the API as `token`;
+/// returns the 201's body.
+pub async fn file_text(
+    client: &reqwest::Client,
+    address: &str,
+    token: &str,
+    meta: &Value,
+    bytes: &[u8],
+) -> Value {
+    let form = reqwest::multipart::Form::new()
+        .text("metadata", meta.to_string())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes.to_vec()).file_name("c.txt"),
+        );
+    let r = client
+        .post(format!("{address}/api/v1/documents"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    r.json().await.unwrap()
+}
+
 pub async fn add_user(client: &reqwest::Client, address: &str, admin: &str, user: Value) {
     let r = client
         .post(format!("{address}/api/v1/users"))
@@ -133,21 +159,7 @@ async fn clerk_files_and_staff_find_through_the_front_desk_in_chromium() {
     let mut other_vin = b"LSVAB2180E2000002".to_vec();
     other_vin[8] = dangan::domain::vehicle::vin_check_digit(&other_vin).unwrap();
     other["vehicle"]["vin"] = json!(String::from_utf8(other_vin).unwrap());
-    let form = reqwest::multipart::Form::new()
-        .text("metadata", other.to_string())
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(b"complaint".to_vec()).file_name("c.txt"),
-        );
-    let r = client
-        .post(format!("{address}/api/v1/documents"))
-        .bearer_auth(&clerk2)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let other: Value = r.json().await.unwrap();
+    let other = file_text(&client, &address, &clerk2, &other, b"complaint").await;
 
     // The files the clerk files through the page: a Chinese PDF whose text
     // pdf.js must lay out (predefined UniGB-UCS2-H CMap, served by us), and
