@@ -28,7 +28,22 @@ pub struct Config {
     pub access: AccessConfig,
     pub fixity: FixityConfig,
     pub extract: ExtractConfig,
+    pub ocr: OcrConfig,
     pub archive: ArchiveConfig,
+}
+
+/// OCR of scans in the background (spec §10): the engine and its children's
+/// limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OcrConfig {
+    pub enabled: bool,
+    /// The interpreter that imports `rapidocr`; empty: `python3` on `PATH`.
+    pub python: String,
+    pub workers: usize,
+    pub memory_mb: u64,
+    pub cpu_secs: u64,
+    pub timeout_secs: u64,
 }
 
 /// The archive as a whole.
@@ -274,6 +289,13 @@ impl Config {
             return Err(format!(
                 "extract.memory_mb ({}) must be at least 64, extract.cpu_secs ({}) and timeout_secs ({}) above 0",
                 e.memory_mb, e.cpu_secs, e.timeout_secs
+            ));
+        }
+        let o = &self.ocr;
+        if o.workers == 0 || o.memory_mb < 256 || o.cpu_secs == 0 || o.timeout_secs == 0 {
+            return Err(format!(
+                "ocr.workers ({}) must be at least 1, ocr.memory_mb ({}) at least 256, ocr.cpu_secs ({}) and timeout_secs ({}) above 0",
+                o.workers, o.memory_mb, o.cpu_secs, o.timeout_secs
             ));
         }
         if self.auth.issuer.is_empty() || self.auth.audience.is_empty() {

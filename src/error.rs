@@ -103,6 +103,8 @@ error_codes! {
     AlreadyProposed = "already_proposed" => Conflict;
     /// The retrieval log cannot take a record, so nothing is served.
     AuditUnavailable = "audit_unavailable" => Unavailable;
+    /// The file arrived other than its sender declared (SHA-256 or size).
+    ContentMismatch = "content_mismatch" => Invalid;
     /// The request body is above its limit.
     BodyTooLarge = "body_too_large" => TooLarge;
     /// The caller or request needs a branch.
@@ -159,6 +161,8 @@ error_codes! {
     InvalidPlate = "invalid_plate" => BadRequest;
     /// A query parameter is malformed.
     InvalidQuery = "invalid_query" => BadRequest;
+    /// The `source` part of a filing is malformed.
+    InvalidSource = "invalid_source" => Invalid;
     /// The reason is too long, has control characters or is not UTF-8.
     InvalidReason = "invalid_reason" => Invalid;
     /// An access request names no valid document or vehicle.
@@ -189,6 +193,8 @@ error_codes! {
     PartTooLarge = "part_too_large" => TooLarge;
     /// An access request needs a purpose.
     PurposeRequired = "purpose_required" => Invalid;
+    /// The same source file is being filed by another request.
+    SourceInProgress = "source_in_progress" => Conflict;
     /// The search text is above its limit.
     QueryTooLong = "query_too_long" => BadRequest;
     /// The multipart body has no reason part.

@@ -4,9 +4,10 @@
 //! one, and the import graph of the top-level modules has no cycle
 //! (`tests/api/architecture.rs` reads this list and checks both):
 //!
-//! 1. `domain`, `error`, `clock`, `config`, `metrics`, `memory` — parsed
-//!    values (VIN, plate, archive number, metadata, levels, the principal),
-//!    the closed list of error codes, time, configuration, counters.
+//! 1. `domain`, `error`, `clock`, `config`, `metrics`, `memory`, `printing` —
+//!    parsed values (VIN, plate, archive number, metadata, levels, the
+//!    principal), the closed list of error codes, time, configuration,
+//!    counters, printable PDF pages.
 //! 2. `storage` — the object store, envelope and stream encryption, manifests,
 //!    key files.
 //! 3. `extract` — text from uploaded files, parsed only in child processes
@@ -25,7 +26,9 @@
 //! 9. `open`, `schedules`, `tls` — opening the parts in order; background
 //!    work; the HTTPS certificate.
 //! 10. `startup` — building, binding and running the server.
-//! 11. `corpus` — synthetic records and hostile files for tests and the
+//! 11. `import` — the bulk import (`dangan import`, spec §10): a client of a
+//!     running server's API, as a clerk would file.
+//! 12. `corpus` — synthetic records and hostile files for tests and the
 //!     benchmark (feature `test-support`; never in the server).
 //!
 //! actix-web is imported only by `api`, `web`, `auth::extractor`, `startup` and `error`.
@@ -41,10 +44,12 @@ pub mod corpus;
 pub mod domain;
 pub mod error;
 pub mod extract;
+pub mod import;
 pub mod index;
 pub mod memory;
 pub mod metrics;
 pub mod open;
+pub mod printing;
 pub mod schedules;
 pub mod startup;
 pub mod storage;

@@ -75,27 +75,45 @@ enum Command {
         cpu_secs: u64,
         #[arg(long)]
         pdftotext: Option<PathBuf>,
+        /// The Python interpreter with `rapidocr`: this child does OCR.
+        #[arg(long)]
+        ocr_python: Option<PathBuf>,
+        #[arg(long)]
+        pdftoppm: Option<PathBuf>,
     },
+    /// Bulk import of a folder through a running server's API (spec §10).
+    Import(dangan::import::ImportArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     // SAFETY: first thing in main, before any other thread exists.
     unsafe { dangan::memory::tune_allocator() };
     let cli = Cli::parse();
-    if let Some(Command::ExtractWorker {
-        memory_mb,
-        cpu_secs,
-        pdftotext,
-    }) = cli.command
-    {
-        // Before any configuration, logging or thread: the child limits itself
-        // and touches nothing but its pipes.
-        let limits = dangan::extract::worker::WorkerLimits {
+    match cli.command {
+        Some(Command::ExtractWorker {
             memory_mb,
             cpu_secs,
-        };
-        dangan::extract::worker::run(&limits, pdftotext)?;
-        return Ok(());
+            pdftotext,
+            ocr_python,
+            pdftoppm,
+        }) => {
+            // Before any configuration, logging or thread: the child limits
+            // itself and touches nothing but its pipes.
+            let limits = dangan::extract::worker::WorkerLimits {
+                memory_mb,
+                cpu_secs,
+            };
+            let ocr = ocr_python.map(|python| dangan::extract::ocr::Ocr {
+                python,
+                pdftoppm,
+                cpu_secs,
+            });
+            dangan::extract::worker::run(&limits, pdftotext, ocr)?;
+            return Ok(());
+        }
+        // A client of a server: no server configuration is read.
+        Some(Command::Import(args)) => std::process::exit(dangan::import::main(args)),
+        _ => {}
     }
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -115,7 +133,9 @@ fn main() -> anyhow::Result<()> {
         Command::Reindex => reindex(config),
         Command::Fixity => fixity(config),
         Command::KeysRotate => rotate(config),
-        Command::ExtractWorker { .. } => unreachable!("handled before configuration"),
+        Command::ExtractWorker { .. } | Command::Import(_) => {
+            unreachable!("handled before configuration")
+        }
         Command::AuditVerify {
             log,
             checkpoints,

@@ -181,6 +181,7 @@ pub async fn open_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppStat
         },
         clock,
         extractor: Arc::new(open_extractor(&config)?),
+        ocr: open_ocr(&config)?.map(Arc::new),
         calendar,
     });
     let caught_up = services
@@ -254,6 +255,50 @@ fn open_extractor(config: &Config) -> Result<crate::extract::pool::ExtractPool, 
         );
     }
     Ok(crate::extract::pool::ExtractPool::new(pool))
+}
+
+/// The OCR children, if OCR is enabled and its engine installed: the
+/// interpreter is asked (without loading the engine) whether it finds
+/// `rapidocr` and `onnxruntime`. Says once at start when it does not.
+fn open_ocr(config: &Config) -> Result<Option<crate::extract::pool::ExtractPool>, String> {
+    use crate::extract::pool::{ExtractPool, PoolConfig, find_program};
+    let o = &config.ocr;
+    if !o.enabled {
+        return Ok(None);
+    }
+    let python = if o.python.is_empty() {
+        find_program("python3")
+    } else {
+        Some(std::path::PathBuf::from(&o.python))
+    };
+    let probe = "import importlib.util as u, sys; sys.exit(0 if u.find_spec('rapidocr') and u.find_spec('onnxruntime') else 1)";
+    let found = python.filter(|p| {
+        std::process::Command::new(p)
+            .args(["-c", probe])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    let Some(python) = found else {
+        tracing::warn!(
+            "OCR engine not found: scans are filed without text (python3 -m pip install rapidocr onnxruntime)"
+        );
+        return Ok(None);
+    };
+    let mut pool = PoolConfig::from_config(&config.extract)?;
+    pool.workers = o.workers;
+    pool.memory_mb = o.memory_mb;
+    pool.cpu_secs = o.cpu_secs;
+    pool.timeout = std::time::Duration::from_secs(o.timeout_secs);
+    pool.pdftotext = None;
+    pool.ocr = Some(crate::extract::ocr::Ocr {
+        python,
+        pdftoppm: find_program("pdftoppm"),
+        cpu_secs: o.cpu_secs,
+    });
+    Ok(Some(ExtractPool::new(pool)))
 }
 
 /// The masking rules: `schema.dir`'s copy, or the built-in one.

@@ -1,7 +1,7 @@
 //! The server's background work, started once the parts are open: catalog
 //! snapshots, the sweep for what a crash left, the fixity check, the retry
-//! of a failed index purge after a disposal, and the rotation of retired
-//! master keys. Each holds the application only weakly,
+//! of a failed index purge after a disposal, the OCR of scans, and the
+//! rotation of retired master keys. Each holds the application only weakly,
 //! so a stopped server's state (and its index lock) is never kept alive.
 
 use std::sync::{Arc, Weak};
@@ -36,6 +36,15 @@ pub fn spawn_all(state: &Arc<AppState>) {
         );
     }
     spawn_purge_retry(Arc::downgrade(state));
+    // OCR of scans, `ocr.workers` at once; the first also queues what a
+    // previous run left pending.
+    let recognition = &state.services.recognition;
+    if recognition.available() {
+        recognition.queue_pending();
+        for _ in 0..state.config.ocr.workers.max(1) {
+            spawn_ocr(Arc::downgrade(state));
+        }
+    }
     if state.services.maintenance.retired_keys() > 0 {
         // Retired keys are configured: rewrap what still uses them while serving.
         // An interrupted run resumes here at the next start.
@@ -82,6 +91,22 @@ fn spawn_purge_retry(state: Weak<AppState>) {
             let ctx = Context::anonymous("index-purge".into(), "local".into());
             if let Err(e) = state.services.records.retry_purges(&ctx).await {
                 tracing::warn!(error = ?e, "index purge of disposed documents still pending");
+            }
+        }
+    });
+}
+
+/// Reads queued scans one after the other while the server runs.
+fn spawn_ocr(state: Weak<AppState>) {
+    let Some(queue) = state.upgrade().map(|s| s.services.recognition.queue()) else {
+        return;
+    };
+    tokio::spawn(async move {
+        loop {
+            let id = queue.pop().await;
+            let Some(state) = state.upgrade() else { return };
+            if let Err(e) = state.services.recognition.recognise(id).await {
+                tracing::error!(document = %id, error = ?e, "OCR of a scan failed; it is tried again at the next start");
             }
         }
     });

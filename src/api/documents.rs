@@ -6,28 +6,35 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::multipart::text_then_file;
+use super::multipart::{filing_parts, text_then_file};
 use crate::archive::Documents;
-use crate::archive::documents::CorrectionRequest;
+use crate::archive::documents::{CorrectionRequest, Filed, SourceClaim};
 use crate::archive::views::{Content, ContentBody};
 use crate::auth::extractor::{Authorized, AuthorizedJson, perm};
 use crate::error::{Code, Error, Result};
 
 const METADATA_FIRST: &str = "send the `metadata` part before the `file` part";
 
-/// `POST /documents`: multipart with exactly `metadata` (JSON), then `file`.
+/// `POST /documents`: multipart with an optional `source` (an import's
+/// `{path, sha256, size}`), then `metadata` (JSON), then `file`. 201 when
+/// filed; 200 with the document already filed from the same source.
 pub async fn file(
     caller: Authorized<perm::DocumentsFile>,
     documents: web::Data<Documents>,
     limits: web::Data<super::BodyLimits>,
     payload: Multipart,
 ) -> Result<HttpResponse> {
-    let (metadata, file) = text_then_file(payload, "metadata", limits.max_metadata_bytes, || {
+    let (source, metadata, file) = filing_parts(payload, limits.max_metadata_bytes, || {
         Error::new(Code::MetadataMissing, METADATA_FIRST)
     })
     .await?;
-    let view = documents.file(&caller, &metadata, file).await?;
-    Ok(HttpResponse::Created().json(view))
+    let source = source.as_deref().map(SourceClaim::parse).transpose()?;
+    Ok(
+        match documents.file(&caller, &metadata, source, file).await? {
+            Filed::New(view) => HttpResponse::Created().json(view),
+            Filed::Already(view) => HttpResponse::Ok().json(view),
+        },
+    )
 }
 
 pub async fn get(

@@ -78,7 +78,42 @@ pub async fn text_then_file(
     missing: fn() -> Error,
 ) -> Result<(Vec<u8>, ExactUpload), Error> {
     let mut payload = payload;
-    let value = match next_part(&mut payload).await? {
+    let first = next_part(&mut payload).await?;
+    text_then_file_from(first, payload, text, limit, missing).await
+}
+
+/// A filing's body: an optional `source` part (at most 4 KiB, an import's
+/// `{path, sha256, size}`), then `metadata` (at most `limit` bytes), then
+/// `file`, then nothing.
+pub async fn filing_parts(
+    payload: Multipart,
+    limit: usize,
+    missing: fn() -> Error,
+) -> Result<(Option<Vec<u8>>, Vec<u8>, ExactUpload), Error> {
+    let mut payload = payload;
+    let first = next_part(&mut payload).await?;
+    let (source, first) = match first {
+        Some(field) if field.name() == Some("source") => {
+            let source = read_part(field, 4096).await?;
+            (Some(source), next_part(&mut payload).await?)
+        }
+        other => (None, other),
+    };
+    if first.as_ref().is_some_and(|f| f.name() == Some("source")) {
+        return Err(duplicate_part("source"));
+    }
+    let (metadata, file) = text_then_file_from(first, payload, "metadata", limit, missing).await?;
+    Ok((source, metadata, file))
+}
+
+async fn text_then_file_from(
+    first: Option<Field>,
+    mut payload: Multipart,
+    text: &'static str,
+    limit: usize,
+    missing: fn() -> Error,
+) -> Result<(Vec<u8>, ExactUpload), Error> {
+    let value = match first {
         Some(field) if field.name() == Some(text) => read_part(field, limit).await?,
         Some(field) if field.name() == Some("file") => return Err(missing()),
         Some(field) => return Err(unknown_part(field.name().unwrap_or(""))),

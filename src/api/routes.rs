@@ -125,7 +125,7 @@ routes! {
         "the classification scheme in force",
         query [], body Body::None, success 200;
     POST "/api/v1/documents" => documents::file, DocumentsFile;
-        "file a document: part `metadata` (JSON) then part `file`",
+        "file a document: optionally part `source` (an import's {path, sha256, size}), part `metadata` (JSON), then part `file`; 200 with the document already filed from that source",
         query [], body Body::Multipart(&["metadata", "file"]), success 201;
     GET "/api/v1/documents/{id}" => documents::get, DocumentsRead;
         "a document's metadata (id or archive number), PII masked",

@@ -30,6 +30,22 @@ pub use leftovers::Writing;
 use maps::{Facts, Inner};
 use snapshot::Changes;
 
+/// A filing's hold on a source key (see [`Catalog::claim_source`]).
+pub struct SourceClaim {
+    catalog: Arc<Catalog>,
+    key: [u8; 32],
+}
+
+impl Drop for SourceClaim {
+    fn drop(&mut self) {
+        self.catalog
+            .sources_filing
+            .lock()
+            .expect("source claims")
+            .remove(&self.key);
+    }
+}
+
 /// Manifests kept in memory (the most recently used; a few KB each).
 pub const MANIFEST_CACHE: usize = 1024;
 
@@ -59,6 +75,8 @@ pub struct Catalog {
     pending: Mutex<HashMap<DocumentId, usize>>,
     /// Content objects no manifest refers to, found at load (see [`Self::take_leftovers`]).
     leftovers: Mutex<Vec<Path>>,
+    /// Source keys of filings under way (see [`Self::claim_source`]).
+    sources_filing: Mutex<std::collections::HashSet<[u8; 32]>>,
 }
 
 impl Catalog {
@@ -130,6 +148,7 @@ impl Catalog {
             keyring: keyring.clone(),
             leftovers: Mutex::default(),
             pending: Mutex::default(),
+            sources_filing: Mutex::default(),
         }
     }
 
@@ -214,8 +233,42 @@ impl Catalog {
                 retention_until: m.retention_until,
                 held: m.legal_hold.is_some(),
                 latest_version: m.latest().version,
+                source: m.source.as_ref().map(|s| s.key()),
+                ocr_pending: m.text.as_ref().is_some_and(|t| t.is_pending_ocr()),
             },
         );
+    }
+
+    /// The imported document filed from source key `key`, if any.
+    pub fn by_source(&self, key: &[u8; 32]) -> Option<DocumentId> {
+        self.inner
+            .read()
+            .expect("catalog lock")
+            .by_source
+            .get(key)
+            .copied()
+    }
+
+    /// Claims source key `key` for a filing under way; `None` while another
+    /// filing holds it. The claim ends when the guard is dropped.
+    pub fn claim_source(self: &Arc<Self>, key: [u8; 32]) -> Option<SourceClaim> {
+        let mut claimed = self.sources_filing.lock().expect("source claims");
+        claimed.insert(key).then(|| SourceClaim {
+            catalog: self.clone(),
+            key,
+        })
+    }
+
+    /// The documents whose latest version waits for OCR.
+    pub fn ocr_pending(&self) -> Vec<DocumentId> {
+        self.inner
+            .read()
+            .expect("catalog lock")
+            .docs
+            .iter()
+            .filter(|(_, d)| d.ocr_pending)
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     /// The manifest of a catalogued document: from the cache, or read from the

@@ -24,7 +24,9 @@ use crate::error::Result;
 use crate::index::SearchIndex;
 use crate::storage::BlobStore;
 use crate::storage::envelope::Keyring;
-use crate::storage::manifest::{Manifest, Tombstone, content_path, manifest_path, tombstone_path};
+use crate::storage::manifest::{
+    Manifest, Tombstone, content_path, manifest_path, text_path, tombstone_path,
+};
 
 macro_rules! change_kinds {
     ($($kind:ident = $action:literal,)*) => {
@@ -54,6 +56,7 @@ change_kinds! {
     Correct = "document.correct",
     LegalHold = "document.legal_hold",
     Dispose = "document.dispose",
+    Recognise = "document.ocr",
 }
 
 impl ChangeKind {
@@ -125,6 +128,9 @@ impl ChangeWriter {
         self.blob.delete(&manifest_path(m.id)).await?;
         for v in &m.versions {
             self.blob.delete(&content_path(m.id, v.version)).await?;
+            if v.ocr.is_some() {
+                self.blob.delete(&text_path(m.id, v.version)).await?;
+            }
         }
         self.index.delete(&m.id.to_string());
         self.catalog.remove(m.id);

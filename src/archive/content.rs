@@ -10,8 +10,10 @@ use std::sync::Arc;
 
 use super::{Limits, Upload, UploadStream};
 use crate::domain::DocumentId;
+use crate::domain::ingest::Findings;
 use crate::error::{Code, Error, Result};
 use crate::extract;
+use crate::extract::inspect::SCAN_TYPES;
 use crate::extract::pool::ExtractPool;
 use crate::extract::{MAX_EXTRACT_BYTES, TextStatus};
 use crate::storage::BlobStore;
@@ -19,7 +21,7 @@ use crate::storage::blob::ObjectWriter;
 use crate::storage::envelope::Keyring;
 use crate::storage::envelope::{DataKey, WrappedKey};
 use crate::storage::manifest::Manifest;
-use crate::storage::manifest::{Version, content_context, content_path};
+use crate::storage::manifest::{Version, content_context, content_path, text_path};
 use crate::storage::stream::{ContentDecryptor, ContentEncryptor, DEFAULT_CHUNK};
 
 /// What storing a file produced, before it becomes a manifest version.
@@ -29,8 +31,21 @@ pub(super) struct Stored {
     pub key: WrappedKey,
     pub filename: String,
     pub content_type: String,
-    /// The plaintext, kept when it is small and of a type with a text extractor.
-    pub text: Option<Vec<u8>>,
+    /// The plaintext, kept when it is small enough to hand to a child.
+    pub bytes: Option<Vec<u8>>,
+    /// The first bytes, for identifying the format of a larger file.
+    pub head: Vec<u8>,
+}
+
+/// How much of a file's start is kept to identify its format.
+const HEAD_BYTES: usize = 4096;
+
+/// What examining a just-stored version found: its text for the index, its
+/// text status, and what the ingest checks need.
+pub(super) struct Examined {
+    pub text: String,
+    pub status: TextStatus,
+    pub findings: Findings,
 }
 
 /// Keeps the last path segment, drops control characters, bounds the length.
@@ -58,6 +73,8 @@ pub(super) struct Contents {
     pub keyring: Arc<Keyring>,
     pub limits: Limits,
     pub extractor: Arc<ExtractPool>,
+    /// The OCR children, when the server has an OCR engine.
+    pub ocr: Option<Arc<ExtractPool>>,
 }
 
 impl Contents {
@@ -82,12 +99,12 @@ impl Contents {
         } else {
             clean_content_type(declared)
         };
-        let mut text = extract::extractable(&content_type).then(Vec::new);
+        let mut text = Some(Vec::new());
         let result = self
             .encrypt_into(&dek, &context, &mut body, &mut writer, &mut text)
             .await;
         match result {
-            Ok((sha256, size)) => {
+            Ok((sha256, size, head)) => {
                 writer.finish().await?;
                 let key = self.keyring.wrap(&dek, &context);
                 Ok(Stored {
@@ -96,7 +113,8 @@ impl Contents {
                     key,
                     filename: clean_filename(&upload.filename),
                     content_type,
-                    text,
+                    bytes: text,
+                    head,
                 })
             }
             Err(e) => {
@@ -113,7 +131,8 @@ impl Contents {
         body: &mut S,
         writer: &mut ObjectWriter,
         text: &mut Option<Vec<u8>>,
-    ) -> Result<(String, u64)> {
+    ) -> Result<(String, u64, Vec<u8>)> {
+        let mut head = Vec::with_capacity(HEAD_BYTES);
         let (mut enc, header) = ContentEncryptor::new(dek, context, DEFAULT_CHUNK);
         writer.write(&header).await?;
         let mut hasher = Sha256::new();
@@ -132,6 +151,10 @@ impl Contents {
                 ));
             }
             hasher.update(&piece);
+            if head.len() < HEAD_BYTES {
+                let n = (HEAD_BYTES - head.len()).min(piece.len());
+                head.extend_from_slice(&piece[..n]);
+            }
             if let Some(t) = text.as_mut() {
                 if size <= extract::MAX_EXTRACT_BYTES {
                     t.extend_from_slice(&piece);
@@ -155,42 +178,66 @@ impl Contents {
         enc.finish(&mut out)
             .map_err(|e| Error::internal(e.to_string()))?;
         writer.write(&out).await?;
-        Ok((hex::encode(hasher.finalize()), size))
+        Ok((hex::encode(hasher.finalize()), size, head))
     }
 
-    /// The text of a just-stored version and whether it could be extracted.
-    pub(super) async fn text_of_upload(
+    /// Examines a just-stored version in an extraction child: its text (or
+    /// why there is none, or that it waits for OCR) and the findings of the
+    /// ingest checks. `bytes` is the whole file when it was small enough to
+    /// keep, `head` its first bytes.
+    pub(super) async fn examine_upload(
         &self,
         content_type: &str,
-        text: Option<Vec<u8>>,
+        bytes: Option<Vec<u8>>,
+        head: &[u8],
         size: u64,
-    ) -> (String, TextStatus) {
-        let failed = |reason: String| {
-            (
-                String::new(),
-                TextStatus {
-                    indexed: false,
-                    reason: Some(reason),
-                },
-            )
+    ) -> Examined {
+        let (text, findings) = match bytes {
+            Some(bytes) => {
+                let answer = self.extractor.examine(content_type, &bytes).await;
+                (answer.text, answer.inspection)
+            }
+            None => {
+                let reason = if extract::extractable(content_type) {
+                    format!(
+                        "larger than {MAX_EXTRACT_BYTES} bytes: only metadata and transcript are indexed"
+                    )
+                } else {
+                    extract::unsupported(content_type)
+                };
+                let findings = Findings {
+                    format: extract::inspect::sniff(head),
+                    ..Findings::default()
+                };
+                (Err(reason), findings)
+            }
         };
         match text {
-            Some(bytes) => match self.extractor.extract(content_type, &bytes).await {
-                Ok(t) => (
-                    t,
-                    TextStatus {
-                        indexed: true,
-                        reason: None,
-                    },
-                ),
-                Err(reason) => failed(reason),
+            Ok(t) => Examined {
+                text: t,
+                status: TextStatus::indexed(),
+                findings,
             },
-            None if extract::extractable(content_type) && size > MAX_EXTRACT_BYTES => {
-                failed(format!(
-                    "larger than {MAX_EXTRACT_BYTES} bytes: only metadata and transcript are indexed"
-                ))
+            Err(reason) => {
+                let scan = findings.scan
+                    || (!findings.examined
+                        && findings
+                            .format
+                            .as_deref()
+                            .is_some_and(|f| SCAN_TYPES.contains(&f)));
+                let status = match &self.ocr {
+                    Some(_) if scan && size <= extract::ocr::MAX_SCAN_BYTES => {
+                        TextStatus::pending_ocr()
+                    }
+                    None if scan => TextStatus::not_indexed(extract::ocr::NOT_INSTALLED.into()),
+                    _ => TextStatus::not_indexed(reason),
+                };
+                Examined {
+                    text: String::new(),
+                    status,
+                    findings,
+                }
             }
-            None => failed(extract::unsupported(content_type)),
         }
     }
 
@@ -198,6 +245,12 @@ impl Contents {
     /// is of a type with an extractor and small enough.
     pub(super) async fn text_of(&self, m: &Manifest) -> String {
         let v = m.latest();
+        if v.ocr.is_some() {
+            return self.recognised_text(m.id, v.version).await.unwrap_or_else(|e| {
+                tracing::error!(document = %m.id, error = ?e, "cannot read recognised text for the index");
+                String::new()
+            });
+        }
         if !extract::extractable(&v.content_type) || v.size > MAX_EXTRACT_BYTES {
             return String::new();
         }
@@ -212,6 +265,33 @@ impl Contents {
                 String::new()
             }
         }
+    }
+
+    /// The text OCR read of a version, sealed in the store (empty if none).
+    pub(super) async fn recognised_text(&self, id: DocumentId, version: u32) -> Result<String> {
+        let path = text_path(id, version);
+        let Some(bytes) = self.blob.get(&path).await? else {
+            return Ok(String::new());
+        };
+        let plain = self.keyring.open(path.as_ref(), &bytes).map_err(|e| {
+            Error::integrity(format!(
+                "the recognised text of version {version} of document {id} failed its integrity check"
+            ))
+            .with_source(e)
+        })?;
+        String::from_utf8(plain).map_err(|_| Error::integrity("recognised text is not UTF-8"))
+    }
+
+    /// Seals and stores the text OCR read of a version (it is content: spec §10).
+    pub(super) async fn store_recognised_text(
+        &self,
+        id: DocumentId,
+        version: u32,
+        text: &str,
+    ) -> Result<()> {
+        let path = text_path(id, version);
+        let sealed = self.keyring.seal(path.as_ref(), text.as_bytes());
+        self.blob.put(&path, sealed).await
     }
 
     /// Reads, decrypts and checks a whole version.

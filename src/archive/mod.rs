@@ -1,7 +1,8 @@
 //! The use cases, one service per resource: [`Documents`] (file, version,
 //! correct, read, a vehicle's archive), [`Search`], [`AccessRequests`] (调阅),
 //! [`Records`] (legal hold, retention, disposal 销毁) and [`Maintenance`]
-//! (fixity, key rotation, readiness, catalog snapshots). Each holds only the
+//! (fixity, key rotation, readiness, catalog snapshots), and the OCR of
+//! scans in the background ([`recognition`]). Each holds only the
 //! parts it uses and lives in the file (or folder) of its name.
 //!
 //! A use case takes the caller's proof of permission
@@ -18,6 +19,7 @@ mod content;
 pub mod documents;
 mod gate;
 pub mod maintenance;
+pub mod recognition;
 pub mod records;
 pub mod search;
 pub mod views;
@@ -80,6 +82,8 @@ pub struct Parts {
     pub clock: Arc<dyn Clock>,
     /// The text-extraction children: the only way uploaded bytes get parsed.
     pub extractor: Arc<ExtractPool>,
+    /// The OCR children, when the server has an OCR engine.
+    pub ocr: Option<Arc<ExtractPool>>,
     /// Whose calendar days archive numbers, retention and "today" count in.
     pub calendar: Calendar,
 }
@@ -91,6 +95,7 @@ pub struct Services {
     pub access: Arc<AccessRequests>,
     pub records: Arc<Records>,
     pub maintenance: Arc<Maintenance>,
+    pub recognition: Arc<recognition::Recognition>,
 }
 
 impl Services {
@@ -107,7 +112,9 @@ impl Services {
             keyring: p.keyring.clone(),
             limits: p.limits,
             extractor: p.extractor.clone(),
+            ocr: p.ocr.clone(),
         });
+        let ocr_queue = Arc::new(recognition::OcrQueue::default());
         let changes = Arc::new(change::ChangeWriter {
             audit: p.audit.clone(),
             blob: p.blob.clone(),
@@ -128,6 +135,7 @@ impl Services {
                 clock: p.clock.clone(),
                 calendar: p.calendar,
                 limits: p.limits,
+                ocr_queue: ocr_queue.clone(),
             }),
             search: Arc::new(Search {
                 gate: gate.clone(),
@@ -157,9 +165,17 @@ impl Services {
                 blob: p.blob.clone(),
                 keyring: p.keyring.clone(),
                 policy: p.policy,
-                clock: p.clock,
+                clock: p.clock.clone(),
                 calendar: p.calendar,
                 purge_due: std::sync::atomic::AtomicBool::new(true),
+            }),
+            recognition: Arc::new(recognition::Recognition {
+                contents: contents.clone(),
+                changes: changes.clone(),
+                catalog: p.catalog.clone(),
+                clock: p.clock.clone(),
+                queue: ocr_queue,
+                ocr: p.ocr,
             }),
             maintenance: Arc::new(Maintenance {
                 contents,

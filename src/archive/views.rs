@@ -22,6 +22,12 @@ pub struct VersionView {
     pub filed_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The ingest checks made when it was filed (四性检测, spec §10).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checks: Option<crate::domain::ingest::CheckReport>,
+    /// What OCR read of it: engine, confidence, lines, the VIN it suggests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ocr: Option<crate::storage::manifest::OcrOutcome>,
 }
 
 impl From<&Version> for VersionView {
@@ -35,6 +41,8 @@ impl From<&Version> for VersionView {
             filed_by: v.filed_by.clone(),
             filed_at: v.filed_at,
             reason: v.reason.clone(),
+            checks: v.checks.clone(),
+            ocr: v.ocr.clone(),
         }
     }
 }

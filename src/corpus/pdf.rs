@@ -194,7 +194,7 @@ fn descriptor(name: &str) -> Dictionary {
 /// STSong-Light, the Adobe-GB1 font every PDF reader knows, with a predefined
 /// CMap and no ToUnicode.
 fn predefined_font(doc: &mut Document, cmap: &str) -> ObjectId {
-    let cid_font = crate::archive::records::register::stsong_cid_font(doc);
+    let cid_font = crate::printing::stsong_cid_font(doc);
     doc.add_object(dictionary! {
         "Type" => "Font",
         "Subtype" => "Type0",

@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod classification;
 pub mod free_text;
 pub mod ids;
+pub mod ingest;
 pub mod metadata;
 pub mod people;
 pub mod pii;

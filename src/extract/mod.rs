@@ -18,8 +18,11 @@
 
 mod docx;
 mod html;
+pub mod inspect;
+pub mod ocr;
 mod pdf;
 pub mod pool;
+mod program;
 pub mod worker;
 
 use std::path::PathBuf;
@@ -73,14 +76,17 @@ pub struct Parsers {
     pub pdftotext: Option<PathBuf>,
     /// CPU time `pdftotext` may take over one file (seconds).
     pub cpu_secs: u64,
+    /// The OCR engine, in a child started for OCR only.
+    pub ocr: Option<ocr::Ocr>,
 }
 
 impl Default for Parsers {
-    /// No `pdftotext`, 10 s of CPU per file.
+    /// No `pdftotext`, no OCR, 10 s of CPU per file.
     fn default() -> Self {
         Parsers {
             pdftotext: None,
             cpu_secs: 10,
+            ocr: None,
         }
     }
 }

@@ -8,18 +8,12 @@
 //! could not. The bytes go in on stdin and the text comes out on stdout: no file
 //! of plaintext is written anywhere.
 
-use std::io::{Read, Write};
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use super::MAX_TEXT_BYTES;
 
 /// Reason given when the server has no `pdftotext`.
 pub const NOT_INSTALLED: &str = "PDF text extraction is not installed on this server (Debian packages poppler-utils and poppler-data); add a transcript to the metadata to make it searchable";
-
-/// The most of `pdftotext`'s diagnostics kept (they name no content).
-const MAX_STDERR: u64 = 16 * 1024;
 
 pub(super) fn text(
     pdftotext: Option<&Path>,
@@ -33,45 +27,17 @@ pub(super) fn text(
         return Err(NOT_INSTALLED.into());
     };
     let unreadable = || "the PDF could not be parsed for text (damaged?)".to_string();
-    let mut command = Command::new(program);
-    // SAFETY: the hook only calls setrlimit(2), which is async-signal-safe.
-    unsafe {
-        command.pre_exec(move || super::worker::limit_program_cpu(cpu_secs));
-    }
-    let mut child = command
-        .args(["-enc", "UTF-8", "-nopgbrk", "-", "-"])
-        .env_clear()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|_| NOT_INSTALLED.to_string())?;
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    let mut stdout = child.stdout.take().expect("piped stdout");
-    let mut stderr = child.stderr.take().expect("piped stderr");
-    std::thread::scope(|s| {
-        // pdftotext may stop reading early (a damaged file): a failed write is
-        // not our error, its exit status is.
-        s.spawn(move || {
-            let _ = stdin.write_all(bytes);
-        });
-        let diagnostics = s.spawn(move || {
-            let mut kept = String::new();
-            let _ = (&mut stderr).take(MAX_STDERR).read_to_string(&mut kept);
-            let _ = std::io::copy(&mut stderr, &mut std::io::sink());
-            kept
-        });
-        let mut out = Vec::new();
-        let read = (&mut stdout)
-            .take(MAX_TEXT_BYTES as u64 + 4)
-            .read_to_end(&mut out);
-        if read.is_ok() && out.len() > MAX_TEXT_BYTES {
-            // Enough text: the rest would not be indexed anyway.
-            let _ = child.kill();
-        }
-        drop(stdout);
-        let status = child.wait().map_err(|_| unreadable())?;
-        let diagnostics = diagnostics.join().unwrap_or_default();
+    let ran = super::program::run(
+        program,
+        ["-enc", "UTF-8", "-nopgbrk", "-", "-"],
+        &[],
+        bytes,
+        cpu_secs,
+        MAX_TEXT_BYTES,
+    )
+    .map_err(|_| NOT_INSTALLED.to_string())?;
+    let (status, out) = (ran.status, ran.out);
+    {
         if out.len() <= MAX_TEXT_BYTES && !status.success() {
             use std::os::unix::process::ExitStatusExt;
             return Err(match status.signal() {
@@ -82,7 +48,7 @@ pub(super) fn text(
                     "reading the PDF's text needed more memory than allowed (damaged or hostile file?)"
                         .to_string()
                 }
-                _ if diagnostics.contains("password") => {
+                _ if ran.diagnostics.contains("password") => {
                     "the PDF is encrypted; file an unencrypted copy or add a transcript".to_string()
                 }
                 _ => unreadable(),
@@ -95,7 +61,7 @@ pub(super) fn text(
             );
         }
         Ok(text)
-    })
+    }
 }
 
 #[cfg(test)]

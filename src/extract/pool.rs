@@ -17,7 +17,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::Semaphore;
 
-use super::worker::encode_request;
+use super::inspect::Inspection;
+use super::worker::{Answer, MAX_ANSWER_BYTES, encode_request};
 use super::{MAX_TEXT_BYTES, extractable, unsupported};
 
 /// How the pool starts its children.
@@ -35,6 +36,8 @@ pub struct PoolConfig {
     pub timeout: Duration,
     /// poppler's `pdftotext`, if installed.
     pub pdftotext: Option<PathBuf>,
+    /// The OCR engine, for a pool of OCR children (`None` in the text pool).
+    pub ocr: Option<super::ocr::Ocr>,
 }
 
 impl PoolConfig {
@@ -58,15 +61,21 @@ impl PoolConfig {
             cpu_secs: c.cpu_secs,
             timeout: Duration::from_secs(c.timeout_secs),
             pdftotext: resolve_pdftotext(&c.pdftotext)?,
+            ocr: None,
         })
     }
 }
 
 /// Finds `pdftotext` on `PATH`, as an absolute path (children get no `PATH`).
 pub fn find_pdftotext() -> Option<PathBuf> {
+    find_program("pdftotext")
+}
+
+/// Finds a program on `PATH`, as an absolute path.
+pub fn find_program(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
-        .map(|dir| dir.join("pdftotext"))
+        .map(|dir| dir.join(name))
         .find(|p| p.is_file())
 }
 
@@ -98,18 +107,23 @@ impl Worker {
     }
 
     /// Sends one request and reads its answer.
-    async fn ask(&mut self, frame: &[u8]) -> std::io::Result<Result<String, String>> {
+    async fn ask(&mut self, frame: &[u8]) -> std::io::Result<Answer> {
         self.stdin.write_all(frame).await?;
         self.stdin.flush().await?;
-        let tag = self.stdout.read_u8().await?;
         let len = self.stdout.read_u32().await? as usize;
-        if len > MAX_TEXT_BYTES + 4096 || tag > 1 {
+        if len > MAX_ANSWER_BYTES {
             return Err(std::io::ErrorKind::InvalidData.into());
         }
-        let mut text = vec![0u8; len];
-        self.stdout.read_exact(&mut text).await?;
-        let text = String::from_utf8(text).map_err(|_| std::io::ErrorKind::InvalidData)?;
-        Ok(if tag == 0 { Ok(text) } else { Err(text) })
+        let mut json = vec![0u8; len];
+        self.stdout.read_exact(&mut json).await?;
+        let mut answer: Answer =
+            serde_json::from_slice(&json).map_err(|_| std::io::ErrorKind::InvalidData)?;
+        if let Ok(text) = &mut answer.text
+            && text.len() > MAX_TEXT_BYTES
+        {
+            return Err(std::io::ErrorKind::InvalidData.into());
+        }
+        Ok(answer)
     }
 }
 
@@ -145,6 +159,12 @@ impl ExtractPool {
         if let Some(p) = &c.pdftotext {
             command.arg("--pdftotext").arg(p);
         }
+        if let Some(ocr) = &c.ocr {
+            command.arg("--ocr-python").arg(&ocr.python);
+            if let Some(p) = &ocr.pdftoppm {
+                command.arg("--pdftoppm").arg(p);
+            }
+        }
         let mut child = command
             .env_clear()
             .stdin(Stdio::piped())
@@ -169,6 +189,44 @@ impl ExtractPool {
         if !extractable(content_type) {
             return Err(unsupported(content_type));
         }
+        self.examine(content_type, bytes).await.text
+    }
+
+    /// What OCR reads of a scan of `scan_type` (a pool started with an OCR
+    /// engine only).
+    pub async fn recognise(
+        &self,
+        scan_type: &str,
+        bytes: &[u8],
+    ) -> Result<super::ocr::OcrRead, String> {
+        let answer = self.examine(&format!("ocr:{scan_type}"), bytes).await;
+        match (answer.ocr, answer.text) {
+            (Some(read), _) => Ok(read),
+            (None, Err(reason)) => Err(reason),
+            (None, Ok(_)) => Err("OCR gave no answer".into()),
+        }
+    }
+
+    /// A file's text (or why there is none) and its inspection for the ingest
+    /// checks, by a child process. A child that dies or misses its deadline
+    /// answers with a reason and an inspection that says the file was not
+    /// examined whole.
+    pub async fn examine(&self, content_type: &str, bytes: &[u8]) -> Answer {
+        let failed = |reason: String| Answer {
+            text: Err(reason),
+            inspection: Inspection {
+                format: super::inspect::sniff(bytes),
+                ..Inspection::default()
+            },
+            ocr: None,
+        };
+        match self.ask_child(content_type, bytes).await {
+            Ok(answer) => answer,
+            Err(reason) => failed(reason),
+        }
+    }
+
+    async fn ask_child(&self, content_type: &str, bytes: &[u8]) -> Result<Answer, String> {
         let _permit = self.permits.acquire().await.expect("never closed");
         // An idle child that died meanwhile (killed from outside) must not be
         // blamed on the next file.
@@ -188,7 +246,7 @@ impl ExtractPool {
                 if worker.files < FILES_PER_WORKER {
                     self.idle.lock().expect("pool lock").push(worker);
                 }
-                answer
+                Ok(answer)
             }
             Ok(Err(_)) => {
                 let status = self.reap(worker).await;

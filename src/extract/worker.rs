@@ -17,13 +17,31 @@
 //! file cannot read the server's memory or environment through `/proc`.
 //!
 //! The frames, all integers big-endian:
-//! - request: `u32` length + content type (UTF-8), `u32` length + the file's bytes;
-//! - answer: `u8` 0 (text) or 1 (reason), `u32` length + UTF-8.
+//! - request: `u32` length + content type (UTF-8), `u32` length + the file's
+//!   bytes; a content type `ocr:TYPE` asks for OCR of a scan of `TYPE` (only a
+//!   child started with `--ocr-python` takes it);
+//! - answer: `u32` length + an [`Answer`] as JSON.
 
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::PathBuf;
 
-use super::{MAX_EXTRACT_BYTES, Parsers};
+use serde::{Deserialize, Serialize};
+
+use super::inspect::Inspection;
+use super::ocr::{Ocr, OcrRead};
+use super::{MAX_EXTRACT_BYTES, MAX_TEXT_BYTES, Parsers};
+
+/// The child's answer to one file: its text or why there is none, what the
+/// ingest checks need to know of it, and for an OCR request what was read.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Answer {
+    pub text: Result<String, String>,
+    pub inspection: Inspection,
+    pub ocr: Option<OcrRead>,
+}
+
+/// The longest answer frame: the text, JSON-escaped, and the rest.
+pub const MAX_ANSWER_BYTES: usize = MAX_TEXT_BYTES * 6 + 64 * 1024;
 
 /// The child's limits, passed on its command line.
 #[derive(Debug, Clone)]
@@ -53,7 +71,12 @@ pub fn read_request(input: &mut impl Read) -> io::Result<Option<(String, Vec<u8>
     input.read_exact(&mut ct)?;
     input.read_exact(&mut len)?;
     let body_len = u32::from_be_bytes(len) as u64;
-    if body_len > MAX_EXTRACT_BYTES {
+    let limit = if ct.starts_with(b"ocr:") {
+        super::ocr::MAX_SCAN_BYTES
+    } else {
+        MAX_EXTRACT_BYTES
+    };
+    if body_len > limit {
         return Err(io::Error::new(io::ErrorKind::InvalidData, "body length"));
     }
     let mut body = vec![0u8; body_len as usize];
@@ -72,32 +95,57 @@ pub fn encode_request(content_type: &str, body: &[u8]) -> Vec<u8> {
     out
 }
 
-fn write_answer(out: &mut impl Write, answer: &Result<String, String>) -> io::Result<()> {
-    let (tag, text) = match answer {
-        Ok(t) => (0u8, t),
-        Err(r) => (1u8, r),
-    };
-    out.write_all(&[tag])?;
-    out.write_all(&(text.len() as u32).to_be_bytes())?;
-    out.write_all(text.as_bytes())?;
+fn write_answer(out: &mut impl Write, answer: &Answer) -> io::Result<()> {
+    let json = serde_json::to_vec(answer).map_err(io::Error::other)?;
+    out.write_all(&(json.len() as u32).to_be_bytes())?;
+    out.write_all(&json)?;
     out.flush()
 }
 
 /// Answers one request: the child's whole job, callable in-process by the fuzz
 /// target and the benchmark's ceiling. A parser panic is an answer, not a crash.
-pub fn answer(parsers: &Parsers, content_type: &str, body: &[u8]) -> Result<String, String> {
-    std::panic::catch_unwind(|| parsers.extract(content_type, body))
-        .unwrap_or_else(|_| Err("the file could not be parsed for text (damaged?)".into()))
+pub fn answer(parsers: &Parsers, content_type: &str, body: &[u8]) -> Answer {
+    let damaged = || "the file could not be parsed for text (damaged?)".to_string();
+    if let Some(scan_type) = content_type.strip_prefix("ocr:") {
+        let read = match &parsers.ocr {
+            Some(ocr) => std::panic::catch_unwind(|| ocr.read(scan_type, body))
+                .unwrap_or_else(|_| Err(damaged())),
+            None => Err(super::ocr::NOT_INSTALLED.to_string()),
+        };
+        return Answer {
+            text: read.as_ref().map(|r| r.text.clone()).map_err(Clone::clone),
+            inspection: Inspection::default(),
+            ocr: read.ok(),
+        };
+    }
+    std::panic::catch_unwind(|| {
+        let text = parsers.extract(content_type, body);
+        let inspection = super::inspect::inspect(body, text.is_ok());
+        Answer {
+            text,
+            inspection,
+            ocr: None,
+        }
+    })
+    .unwrap_or_else(|_| Answer {
+        text: Err(damaged()),
+        inspection: Inspection {
+            examined: true,
+            ..Inspection::default()
+        },
+        ocr: None,
+    })
 }
 
 /// The child's main loop. Returns when the server closes stdin.
-pub fn run(limits: &WorkerLimits, pdftotext: Option<PathBuf>) -> io::Result<()> {
+pub fn run(limits: &WorkerLimits, pdftotext: Option<PathBuf>, ocr: Option<Ocr>) -> io::Result<()> {
     limit_self(limits)?;
     // Panic messages may quote the file: none is printed.
     std::panic::set_hook(Box::new(|_| {}));
     let parsers = Parsers {
         pdftotext,
         cpu_secs: limits.cpu_secs,
+        ocr,
     };
     let mut input = BufReader::new(io::stdin().lock());
     let mut output = BufWriter::new(io::stdout().lock());
@@ -199,9 +247,20 @@ mod tests {
     }
 
     #[test]
-    fn answers_carry_text_or_a_reason() {
+    fn answers_carry_text_or_a_reason_and_the_inspection() {
+        let parsers = Parsers::default();
+        let a = answer(&parsers, "text/plain", "维修".as_bytes());
+        assert_eq!(a.text.as_deref(), Ok("维修"));
+        assert!(a.inspection.examined && a.inspection.active.is_empty());
+        let a = answer(&parsers, "ocr:image/png", b"\x89PNG");
+        assert!(
+            a.text.unwrap_err().contains("OCR"),
+            "no OCR engine configured"
+        );
         let mut out = Vec::new();
-        write_answer(&mut out, &Err("no".into())).unwrap();
-        assert_eq!(out, [1, 0, 0, 0, 2, b'n', b'o']);
+        write_answer(&mut out, &answer(&parsers, "text/plain", b"ok")).unwrap();
+        let len = u32::from_be_bytes(out[..4].try_into().unwrap()) as usize;
+        let back: Answer = serde_json::from_slice(&out[4..]).unwrap();
+        assert_eq!((len, back.text.as_deref()), (out.len() - 4, Ok("ok")));
     }
 }

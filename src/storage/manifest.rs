@@ -9,6 +9,7 @@ use object_store::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::envelope::{Keyring, WrappedKey};
+use crate::domain::ingest::CheckReport;
 use crate::domain::metadata::Metadata;
 use crate::domain::{ArchiveNo, Branch, DocumentId, Level};
 use crate::error::{Error, Result};
@@ -36,6 +37,32 @@ pub struct Manifest {
     /// Whether the latest version's text is in the search index, or why not.
     #[serde(default)]
     pub text: Option<TextStatus>,
+    /// Where an imported document came from (spec §10); `None` for a filing
+    /// without a `source` part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+}
+
+/// An imported file's origin: its path in the source folder and the SHA-256
+/// its sender computed. Together they are the key that keeps a re-run of an
+/// import from filing a file twice (spec §10).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    pub path: String,
+    pub sha256: String,
+}
+
+impl Source {
+    /// The catalog's key of this source: SHA-256 over path, NUL, hash.
+    pub fn key(&self) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(self.path.as_bytes());
+        h.update([0]);
+        h.update(self.sha256.as_bytes());
+        h.finalize().into()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -60,6 +87,13 @@ pub struct Version {
     pub reason: Option<String>,
     /// The content data key, wrapped under a master key.
     pub key: WrappedKey,
+    /// The ingest checks (四性检测) made when the version was filed
+    /// (spec §10); absent on versions filed before they existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checks: Option<CheckReport>,
+    /// What OCR read of a scan, once it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocr: Option<OcrOutcome>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -89,6 +123,66 @@ pub fn content_path(id: DocumentId, version: u32) -> Path {
 pub struct TextStatus {
     pub indexed: bool,
     pub reason: Option<String>,
+    /// The background work the text waits for: `"ocr"` for a scan queued for
+    /// recognition (spec §10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<String>,
+}
+
+impl TextStatus {
+    /// Indexed.
+    pub fn indexed() -> Self {
+        TextStatus {
+            indexed: true,
+            reason: None,
+            pending: None,
+        }
+    }
+
+    /// Not indexed, for `reason`.
+    pub fn not_indexed(reason: String) -> Self {
+        TextStatus {
+            indexed: false,
+            reason: Some(reason),
+            pending: None,
+        }
+    }
+
+    /// Queued for OCR.
+    pub fn pending_ocr() -> Self {
+        TextStatus {
+            indexed: false,
+            reason: None,
+            pending: Some("ocr".into()),
+        }
+    }
+
+    pub fn is_pending_ocr(&self) -> bool {
+        self.pending.as_deref() == Some("ocr")
+    }
+}
+
+/// The outcome of OCR on a version: the engine, its mean confidence over the
+/// lines it read (0–1), how many lines and pages, and the VIN it found,
+/// repaired by its check digit (ISO 3779), offered as a metadata suggestion.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OcrOutcome {
+    pub engine: String,
+    pub confidence: Option<f64>,
+    pub lines: u32,
+    pub pages: u32,
+    pub at: DateTime<Utc>,
+    /// Why nothing was read, when nothing was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suggested_vin: Option<String>,
+}
+
+/// Where the recognised text of a version is kept, sealed like a manifest.
+pub fn text_path(id: DocumentId, version: u32) -> Path {
+    Path::from(format!("docs/{id}/text/{version}"))
 }
 
 /// Binds a content object and its key to one document and version.

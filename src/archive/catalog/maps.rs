@@ -18,6 +18,11 @@ pub(super) struct Slim {
     pub(super) held: bool,
     /// Versions are numbered 1..=latest; content beyond is no version's.
     pub(super) latest_version: u32,
+    /// An imported document's source key (`Source::key`), boxed: most
+    /// documents have none.
+    pub(super) source: Option<Box<[u8; 32]>>,
+    /// The latest version's text waits for OCR.
+    pub(super) ocr_pending: bool,
 }
 
 /// The document maps' hasher: a million entries are inserted at each start,
@@ -32,6 +37,8 @@ pub(super) struct Inner {
     pub(super) by_archive_no: HashMap<Arc<str>, DocumentId, Fast>,
     /// A vehicle's documents (a handful each).
     pub(super) by_vin: HashMap<Arc<str>, Vec<DocumentId>, Fast>,
+    /// Imported documents by source key.
+    pub(super) by_source: HashMap<[u8; 32], DocumentId, Fast>,
     /// Highest sequence handed out per series, and numbers handed back unused.
     pub(super) counters: HashMap<Series, u64>,
     /// Highest sequence of a disposed document per series (from tombstones).
@@ -48,6 +55,8 @@ pub(super) struct Facts {
     pub(super) retention_until: chrono::NaiveDate,
     pub(super) held: bool,
     pub(super) latest_version: u32,
+    pub(super) source: Option<[u8; 32]>,
+    pub(super) ocr_pending: bool,
 }
 
 impl Inner {
@@ -85,14 +94,22 @@ impl Inner {
                 retention_until: facts.retention_until,
                 held: facts.held,
                 latest_version: facts.latest_version,
+                source: facts.source.map(Box::new),
+                ocr_pending: facts.ocr_pending,
             },
         );
+        if let Some(key) = facts.source {
+            self.by_source.insert(key, id);
+        }
     }
 
     /// Removes a document from every map.
     pub(super) fn take(&mut self, id: DocumentId) -> Option<Slim> {
         let d = self.docs.remove(&id)?;
         self.by_archive_no.remove(&d.archive_no);
+        if let Some(key) = &d.source {
+            self.by_source.remove(&**key);
+        }
         if let Some(vin) = &d.vin
             && let Some(ids) = self.by_vin.get_mut(vin)
         {
@@ -116,6 +133,8 @@ mod tests {
             retention_until: chrono::NaiveDate::from_ymd_opt(2030, 1, 1).unwrap(),
             held: false,
             latest_version: 1,
+            source: None,
+            ocr_pending: false,
         }
     }
 

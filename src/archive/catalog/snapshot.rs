@@ -40,7 +40,7 @@ use crate::storage::BlobStore;
 use crate::storage::envelope::Keyring;
 
 /// Bumped when the file's layout changes; another version means a full load.
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 /// What the sealed file is bound to.
 const CONTEXT: &str = "dangan/catalog-snapshot/v1";
 
@@ -58,6 +58,9 @@ pub struct ImageDoc<'a> {
     pub retention_until: chrono::NaiveDate,
     pub held: bool,
     pub latest_version: u32,
+    /// An imported document's source key.
+    pub source: Option<[u8; 32]>,
+    pub ocr_pending: bool,
 }
 
 /// The catalog's state, as a snapshot keeps it.
@@ -128,6 +131,8 @@ impl Catalog {
                         retention_until: d.retention_until,
                         held: d.held,
                         latest_version: d.latest_version,
+                        source: d.source,
+                        ocr_pending: d.ocr_pending,
                     },
                 );
             }
@@ -150,6 +155,8 @@ impl Catalog {
                 retention_until: d.retention_until,
                 held: d.held,
                 latest_version: d.latest_version,
+                source: d.source.as_deref().copied(),
+                ocr_pending: d.ocr_pending,
             })
             .collect();
         docs.sort_by_key(|d| d.id);
@@ -440,6 +447,8 @@ mod tests {
             retention_until: chrono::NaiveDate::from_ymd_opt(2036, 5, 1).unwrap(),
             held: true,
             latest_version: 2,
+            source: Some([7; 32]),
+            ocr_pending: true,
         };
         let snapshot = Snapshot {
             format: FORMAT,

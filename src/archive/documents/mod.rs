@@ -8,7 +8,7 @@ mod reading;
 
 use std::sync::Arc;
 
-pub use filing::CorrectionRequest;
+pub use filing::{CorrectionRequest, Filed, SourceClaim};
 
 use super::Limits;
 use super::catalog::Catalog;
@@ -37,6 +37,8 @@ pub struct Documents {
     pub(super) clock: Arc<dyn Clock>,
     pub(super) calendar: Calendar,
     pub(super) limits: Limits,
+    /// Where filings of scans queue them for OCR.
+    pub(super) ocr_queue: Arc<super::recognition::OcrQueue>,
 }
 
 impl Documents {

@@ -96,6 +96,14 @@ pub async fn upload(
     })
     .await
     .or_page(c)?;
-    let d = documents.file(&page_, &metadata, file).await.or_page(c)?;
+    let d = match documents
+        .file(&page_, &metadata, None, file)
+        .await
+        .or_page(c)?
+    {
+        crate::archive::documents::Filed::New(d) | crate::archive::documents::Filed::Already(d) => {
+            d
+        }
+    };
     render_with(StatusCode::CREATED, &Filed { c, d })
 }
