@@ -271,15 +271,18 @@ fn open_ocr(config: &Config) -> Result<Option<crate::extract::pool::ExtractPool>
     } else {
         Some(std::path::PathBuf::from(&o.python))
     };
-    let probe = "import importlib.util as u, sys; sys.exit(0 if u.find_spec('rapidocr') and u.find_spec('onnxruntime') else 1)";
-    let found = python.filter(|p| {
-        std::process::Command::new(p)
-            .args(["-c", probe])
+    // The interpreter itself, not a launcher (pyenv's `python3` is a shell
+    // script that needs an environment the OCR child does not have).
+    let probe = "import importlib.util as u, sys; ok = u.find_spec('rapidocr') and u.find_spec('onnxruntime'); print(sys.executable if ok else '')";
+    let found = python.and_then(|p| {
+        let out = std::process::Command::new(p)
+            .args(["-I", "-c", probe])
             .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
+            .output()
+            .ok()?;
+        let exe = String::from_utf8(out.stdout).ok()?.trim().to_string();
+        (out.status.success() && !exe.is_empty()).then(|| std::path::PathBuf::from(exe))
     });
     let Some(python) = found else {
         tracing::warn!(

@@ -14,7 +14,8 @@ The engine is rapidocr on onnxruntime with the models its wheel carries, so
 nothing is downloaded. Run it as `python3 -I -B -c "$(cat ocr.py)"` in an
 environment of ORT_DISABLE_TELEMETRY=1 (else onnxruntime writes a device id
 and an event cache under ~/.cache and may upload them), OMP_NUM_THREADS=1 and
-OPENBLAS_NUM_THREADS=1 (else numpy's OpenBLAS starts a thread per core).
+OPENBLAS_NUM_THREADS=1 (else numpy's OpenBLAS starts a thread per core);
+MALLOC_ARENA_MAX=1 lowers the address space it needs by 60-200 MiB.
 onnxruntime is held to two threads here. It writes no file.
 """
 import io
@@ -27,7 +28,7 @@ MAX_PIXELS = 100_000_000  # refused before decoding (A3 at 600 dpi is 70 MP)
 
 
 def reply(obj, code=0):
-    sys.stdout.buffer.write(json.dumps(obj, ensure_ascii=False).encode() + b"\n")
+    sys.stdout.buffer.write(json.dumps(obj, ensure_ascii=False).encode("utf-8", "replace") + b"\n")
     sys.stdout.flush()
     sys.exit(code)
 
@@ -44,19 +45,29 @@ def open_image(data):
 
 def frames(img):
     """Each frame as an upright (per EXIF) RGB image of at most MAX_SIDE
-    pixels a side; a JPEG is decoded at reduced scale when it is larger."""
-    from PIL import ImageOps, ImageSequence
+    pixels a side, transparency on white, 16-bit grey scaled to 8 bits. A
+    JPEG larger than that is decoded at reduced scale."""
+    import numpy as np
+    from PIL import Image, ImageOps, ImageSequence
 
     for frame in ImageSequence.Iterator(img):
         if frame.width * frame.height > MAX_PIXELS:
             raise ValueError(f"image of {frame.width} x {frame.height} pixels is too large")
         frame.thumbnail((MAX_SIDE, MAX_SIDE))
-        yield ImageOps.exif_transpose(frame).convert("RGB")
+        frame = ImageOps.exif_transpose(frame)
+        if frame.mode.startswith("I") or frame.mode == "F":
+            a = np.asarray(frame, dtype=np.float32)
+            frame = Image.fromarray((a * (255 / max(float(a.max()), 1.0))).astype(np.uint8))
+        if "A" in frame.mode or "transparency" in frame.info:
+            frame = frame.convert("RGBA")
+            frame = Image.alpha_composite(Image.new("RGBA", frame.size, "white"), frame)
+        yield frame.convert("RGB")
 
 
 def reading_order(boxes, txts):
-    """Groups the text boxes into lines, a box continuing the line of the box
-    before it (by height) when its vertical centre lies within that box."""
+    """The boxes' texts as lines: taken by vertical centre, a box joins the
+    line of the box before it when its centre lies within that box's height;
+    a line reads left to right."""
     items = []
     for box, txt in zip(boxes, txts):
         top, bottom = min(p[1] for p in box), max(p[1] for p in box)

@@ -41,6 +41,8 @@ pub struct Row {
     pub file: String,
     /// The file on disk.
     pub path: PathBuf,
+    /// The manifest row (the header is row 1); `None` for a sidecar.
+    pub row: Option<usize>,
     /// The metadata to send, or why the row is refused.
     pub metadata: Result<Value, String>,
 }
@@ -117,6 +119,7 @@ pub fn from_csv(dir: &Path, text: &str) -> Result<Vec<Row>, String> {
         rows.push(Row {
             path: dir.join(&file),
             file,
+            row: Some(row_no),
             metadata,
         });
     }
@@ -150,6 +153,7 @@ pub fn from_sidecars(dir: &Path) -> Result<Vec<Row>, String> {
             Row {
                 file,
                 path,
+                row: None,
                 metadata,
             }
         })

@@ -205,7 +205,13 @@ async fn file_one(client: &Client, row: Row) -> Result<Entry, String> {
                 checks: d.checks,
             })
         }
-        Sent::Refused(reason) => Ok(refused(row.file, sha256, reason)),
+        Sent::Refused(reason) => {
+            let reason = match row.row {
+                Some(n) => format!("row {n}: {reason}"),
+                None => reason,
+            };
+            Ok(refused(row.file, sha256, reason))
+        }
     }
 }
 

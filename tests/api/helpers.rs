@@ -83,6 +83,8 @@ pub fn test_config(data_dir: &Path, store: &Store) -> Config {
     config.server.workers = 2;
     // The in-process server re-executes the real binary as its extraction child.
     config.extract.program = env!("CARGO_BIN_EXE_dangan").to_string();
+    // OCR takes a core for seconds per scan: only the tests of OCR turn it on.
+    config.ocr.enabled = false;
     if let Store::S3(t) = store {
         // Each app gets a prefix of its own so tests do not see each other's objects.
         config.storage.url = format!("s3://{}", t.bucket);

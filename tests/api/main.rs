@@ -24,6 +24,7 @@ mod hardening;
 mod helpers;
 mod hostile;
 mod idp;
+mod import;
 mod integrity;
 mod large_files;
 mod matrix;
