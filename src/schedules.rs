@@ -104,9 +104,20 @@ fn spawn_ocr(state: Weak<AppState>) {
     tokio::spawn(async move {
         loop {
             let id = queue.pop().await;
-            let Some(state) = state.upgrade() else { return };
-            if let Err(e) = state.services.recognition.recognise(id).await {
-                tracing::error!(document = %id, error = ?e, "OCR of a scan failed; it is tried again at the next start");
+            let Some(app) = state.upgrade() else { return };
+            let job = app.services.recognition.prepare(id).await;
+            drop(app); // a stop need not wait for the OCR
+            let read = match job {
+                Ok(Some(job)) => job.read().await,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::error!(document = %id, error = ?e, "cannot read a scan for OCR; it is tried again at the next start");
+                    continue;
+                }
+            };
+            let Some(app) = state.upgrade() else { return };
+            if let Err(e) = app.services.recognition.finish(read).await {
+                tracing::error!(document = %id, error = ?e, "cannot write what OCR read; it is tried again at the next start");
             }
         }
     });

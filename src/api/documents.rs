@@ -90,6 +90,15 @@ pub async fn content(
     })
 }
 
+/// `GET /documents/{id}/text`: what OCR read of the latest version.
+pub async fn text(
+    caller: Authorized<perm::DocumentsContent>,
+    documents: web::Data<Documents>,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    Ok(HttpResponse::Ok().json(documents.recognised_text(&caller, &id).await?))
+}
+
 /// The filename with everything but printable ASCII replaced by `_`.
 fn ascii_filename(name: &str) -> String {
     name.chars()

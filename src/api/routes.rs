@@ -136,6 +136,9 @@ routes! {
     GET "/api/v1/documents/{id}/content" => documents::content, DocumentsContent;
         "a version's bytes, decrypted and verified",
         query ["version"], body Body::None, success 200;
+    GET "/api/v1/documents/{id}/text" => documents::text, DocumentsContent;
+        "the text OCR read of the latest version -> {version, text, ocr}; 404 before OCR read it",
+        query [], body Body::None, success 200;
     GET "/api/v1/documents/{id}/versions" => documents::versions, DocumentsRead;
         "the version list",
         query [], body Body::None, success 200;

@@ -105,37 +105,61 @@ impl Recognition {
         self.queue.clone()
     }
 
-    /// Reads one document's latest version, if it still waits for OCR.
+    /// The work of reading one document's latest version, if it still
+    /// waits for OCR: its bytes, read and verified. The OCR itself
+    /// ([`Job::read`]) needs nothing of the server but its OCR children, so a
+    /// stop does not wait for it.
+    ///
+    /// # Errors
+    /// The store's: the document stays pending.
+    pub async fn prepare(&self, id: DocumentId) -> Result<Option<Job>> {
+        let Some(pool) = &self.ocr else {
+            return Ok(None);
+        };
+        let Some(m) = self.catalog.get(id).await? else {
+            return Ok(None); // disposed meanwhile
+        };
+        if !m.text.as_ref().is_some_and(TextStatus::is_pending_ocr) {
+            return Ok(None);
+        }
+        let v = m.latest();
+        let bytes = self.contents.read_verified(id, v).await?;
+        let scan_type = crate::extract::inspect::sniff(&bytes).unwrap_or(v.content_type.clone());
+        Ok(Some(Job {
+            id,
+            version: v.version,
+            scan_type,
+            bytes,
+            pool: pool.clone(),
+        }))
+    }
+
+    /// Writes what OCR read: the text sealed beside the version, the outcome
+    /// in the manifest, the text in the index, the record `document.ocr`.
+    /// Nothing is written if the document changed version or was disposed
+    /// meanwhile.
     ///
     /// # Errors
     /// The store's or the log's: the document stays pending.
-    pub async fn recognise(&self, id: DocumentId) -> Result<()> {
-        let Some(pool) = &self.ocr else {
-            return Ok(());
-        };
+    pub async fn finish(&self, done: Read) -> Result<()> {
+        let id = done.id;
         let Some(entry) = self.catalog.resolve(&id.to_string()).await? else {
-            return Ok(()); // disposed meanwhile
+            return Ok(());
         };
         let _guard = entry.lock.lock().await;
         let Some(m) = self.catalog.get(id).await? else {
             return Ok(());
         };
-        if !m.text.as_ref().is_some_and(TextStatus::is_pending_ocr) {
+        let v = m.latest().version;
+        if v != done.version || !m.text.as_ref().is_some_and(TextStatus::is_pending_ocr) {
             return Ok(());
         }
-        let v = m.latest().clone();
-        let bytes = self.contents.read_verified(id, &v).await?;
-        let scan_type = crate::extract::inspect::sniff(&bytes).unwrap_or(v.content_type.clone());
-        let started = std::time::Instant::now();
-        let read = pool.recognise(&scan_type, &bytes).await;
-        drop(bytes);
-        let mut next = (*m).clone();
         let now = self.clock.now();
-        let (text, status, outcome) = match read {
+        let (text, status, outcome) = match done.result {
             Ok(read) => {
                 if !read.text.is_empty() {
                     self.contents
-                        .store_recognised_text(id, v.version, &read.text)
+                        .store_recognised_text(id, v, &read.text)
                         .await?;
                 }
                 let status = if read.text.trim().is_empty() {
@@ -170,13 +194,14 @@ impl Recognition {
             }
         };
         let detail = json!({
-            "version": v.version,
+            "version": v,
             "lines": outcome.lines,
             "pages": outcome.pages,
             "confidence": outcome.confidence,
-            "seconds": (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+            "seconds": (done.seconds * 10.0).round() / 10.0,
             "error": outcome.error,
         });
+        let mut next = (*m).clone();
         if let Some(last) = next.versions.last_mut() {
             last.ocr = Some(outcome);
         }
@@ -187,11 +212,42 @@ impl Recognition {
             .event(ChangeKind::Recognise.action(), Outcome::Allowed)
             .document(id, &m.archive_no, m.vin())
             .detail(detail);
-        // The index gets the recognised text with the metadata (the writer
-        // indexes both), as it gets extracted text.
+        // The writer indexes the recognised text with the metadata, as it
+        // indexes extracted text.
         self.changes
             .write(ChangeKind::Recognise, event, next, &text)
             .await?;
         Ok(())
+    }
+}
+
+/// One scan to read.
+pub struct Job {
+    id: DocumentId,
+    version: u32,
+    scan_type: String,
+    bytes: bytes::Bytes,
+    pool: Arc<ExtractPool>,
+}
+
+/// What OCR made of a [`Job`].
+pub struct Read {
+    id: DocumentId,
+    version: u32,
+    result: std::result::Result<crate::extract::ocr::OcrRead, String>,
+    seconds: f64,
+}
+
+impl Job {
+    /// Reads the scan in an OCR child (waiting for a free one first).
+    pub async fn read(self) -> Read {
+        let started = std::time::Instant::now();
+        let result = self.pool.recognise(&self.scan_type, &self.bytes).await;
+        Read {
+            id: self.id,
+            version: self.version,
+            result,
+            seconds: started.elapsed().as_secs_f64(),
+        }
     }
 }

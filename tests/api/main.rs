@@ -28,6 +28,7 @@ mod import;
 mod integrity;
 mod large_files;
 mod matrix;
+mod ocr;
 mod pages;
 mod process;
 mod purge_retry;

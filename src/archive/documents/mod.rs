@@ -1,14 +1,16 @@
 //! The documents service: file a document, add a version, correct its
 //! metadata ([`filing`]); read it, its versions and its content, and a
-//! vehicle's archive 一车一档 ([`reading`]); the classification scheme the
-//! filing form follows.
+//! vehicle's archive 一车一档 ([`reading`]); the text OCR read of a scan
+//! ([`text`]); the classification scheme the filing form follows.
 
 mod filing;
 mod reading;
+mod text;
 
 use std::sync::Arc;
 
 pub use filing::{CorrectionRequest, Filed, SourceClaim};
+pub use text::RecognisedText;
 
 use super::Limits;
 use super::catalog::Catalog;
