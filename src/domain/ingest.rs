@@ -19,6 +19,17 @@ pub enum Status {
     Fail,
 }
 
+impl Status {
+    /// As the report spells it: `pass`, `warn`, `fail`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Warn => "warn",
+            Status::Fail => "fail",
+        }
+    }
+}
+
 /// One check: its outcome and what was found, a sentence each.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

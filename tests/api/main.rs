@@ -25,6 +25,7 @@ mod helpers;
 mod hostile;
 mod idp;
 mod import;
+mod ingest;
 mod integrity;
 mod large_files;
 mod matrix;

@@ -68,6 +68,11 @@ async fn every_route_refuses_every_role_its_table_does_not_allow() {
         ),
         (
             "GET",
+            format!("/api/v1/documents/{id}/text"),
+            &["clerk", "staff", "supervisor"],
+        ),
+        (
+            "GET",
             format!("/api/v1/documents/{id}/versions"),
             &["clerk", "staff", "supervisor", "auditor"],
         ),

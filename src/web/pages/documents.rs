@@ -15,7 +15,7 @@ use super::see_other;
 use crate::api::multipart::text_then_file;
 use crate::archive::Documents;
 use crate::archive::documents::CorrectionRequest;
-use crate::archive::views::{Content, ContentBody, DocumentView};
+use crate::archive::views::{Content, ContentBody, DocumentView, VersionView};
 use crate::auth::Action;
 use crate::error::{Code, Error};
 use crate::web::PageError;
@@ -75,7 +75,14 @@ pub enum Preview {
     Pdf,
     Image,
     Text,
+    /// Active content was found (spec §10): never shown inline.
+    Active,
     None,
+}
+
+/// Whether the ingest checks found active content in a version.
+fn active(v: &VersionView) -> bool {
+    v.checks.as_ref().is_some_and(|c| c.active_content())
 }
 
 fn preview_of(content_type: &str) -> Preview {
@@ -139,10 +146,13 @@ pub async fn page(
         None => category,
     };
     let transcript = value_at(&d.metadata, "transcript").map(shown);
-    let preview = d
-        .versions
-        .last()
-        .map_or(Preview::None, |v| preview_of(&v.content_type));
+    let preview = d.versions.last().map_or(Preview::None, |v| {
+        if active(v) {
+            Preview::Active
+        } else {
+            preview_of(&v.content_type)
+        }
+    });
     let done = serde_urlencoded::from_str::<DocQuery>(req.query_string())
         .ok()
         .and_then(|q| q.done)
@@ -189,7 +199,7 @@ pub async fn file(
         .await
         .or_page(c)?;
     let base = version.content_type.split(';').next().unwrap_or("").trim();
-    let inline = query.inline == Some(1) && INLINE.contains(&base);
+    let inline = query.inline == Some(1) && INLINE.contains(&base) && !active(&version);
     let mut response = HttpResponse::Ok();
     response
         .content_type(version.content_type.as_str())
