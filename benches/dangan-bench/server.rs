@@ -34,6 +34,8 @@ fn dangan() -> Command {
         .env("DANGAN__SERVER__WORKERS", "2")
         .env("DANGAN__AUTH__TOKEN_TTL_SECS", "86400")
         .env("RUST_LOG", "warn")
+        // OCR takes cores for seconds a scan: only the OCR scenario turns it on.
+        .env("DANGAN__OCR__ENABLED", "false")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
     cmd
@@ -41,9 +43,15 @@ fn dangan() -> Command {
 
 impl Server {
     pub async fn start(data_dir: &Path) -> anyhow::Result<Server> {
+        Self::start_with(data_dir, &[]).await
+    }
+
+    /// [`Server::start`] with more environment variables.
+    pub async fn start_with(data_dir: &Path, env: &[(&str, &str)]) -> anyhow::Result<Server> {
         let port = free_port();
         let started = Instant::now();
         let child = dangan()
+            .envs(env.iter().copied())
             .arg("--data-dir")
             .arg(data_dir)
             .arg("--bind")
