@@ -53,7 +53,14 @@ pub struct Page {
     pub y: f32,
 }
 
+impl Default for Page {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Page {
+    /// An empty page, writing from its top margin.
     pub fn new() -> Self {
         Page {
             ops: vec![],

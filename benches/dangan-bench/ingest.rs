@@ -5,7 +5,6 @@
 //!   against the same figures with OCR idle (goal: search p99 ≤ 1.5× idle).
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};

@@ -55,10 +55,13 @@ fn manifest(i: usize, r: &dangan::corpus::Record, scheme: &Classification) -> Ma
                 kek: "bench".into(),
                 blob: String::new(),
             },
+            checks: None,
+            ocr: None,
         }],
         corrections: vec![],
         revision: 1,
         text: None,
+        source: None,
     }
 }
 

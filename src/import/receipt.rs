@@ -145,7 +145,7 @@ pub fn to_pdf(entries: &[Entry], title: &str) -> Vec<u8> {
             wrap(&e.reason, max_em - 3.0)
         };
         if page.y < MARGIN + (3 + reason.len().min(4)) as f32 * LEADING {
-            pages.push(std::mem::replace(&mut page, Page::new()));
+            pages.push(std::mem::take(&mut page));
             table_header(&mut page);
         }
         let name = wrap(&e.file, name_em)
@@ -168,7 +168,7 @@ pub fn to_pdf(entries: &[Entry], title: &str) -> Vec<u8> {
         }
     }
     if page.y < MARGIN + 3.0 * LEADING {
-        pages.push(std::mem::replace(&mut page, Page::new()));
+        pages.push(std::mem::take(&mut page));
     }
     page.y -= LEADING;
     page.line("移交人签字:________________    接收人签字:________________");

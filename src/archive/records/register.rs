@@ -124,7 +124,7 @@ pub fn to_pdf(d: &Disposal) -> Vec<u8> {
     table_header(&mut page);
     for (n, l) in d.documents.iter().enumerate() {
         if page.y < MARGIN + 3.0 * LEADING {
-            pages.push(std::mem::replace(&mut page, Page::new()));
+            pages.push(std::mem::take(&mut page));
             table_header(&mut page);
         }
         let cells = [
@@ -141,7 +141,7 @@ pub fn to_pdf(d: &Disposal) -> Vec<u8> {
         page.y -= LEADING;
     }
     if page.y < MARGIN + 4.0 * LEADING {
-        pages.push(std::mem::replace(&mut page, Page::new()));
+        pages.push(std::mem::take(&mut page));
     }
     page.y -= LEADING;
     page.line(&format!("登记摘要 SHA-256:{}", digest(d)));
