@@ -275,7 +275,16 @@ fn open_ocr(config: &Config) -> Result<Option<crate::extract::pool::ExtractPool>
     // script that needs an environment the OCR child does not have).
     let probe = "import importlib.util as u, sys; ok = u.find_spec('rapidocr') and u.find_spec('onnxruntime'); print(sys.executable if ok else '')";
     let found = python.and_then(|p| {
-        let out = std::process::Command::new(p)
+        // Nothing of the server's environment (it may hold the master key)
+        // but what a launcher needs to find its interpreter.
+        let mut command = std::process::Command::new(p);
+        command.env_clear();
+        for key in ["PATH", "HOME", "PYENV_ROOT", "PYENV_VERSION"] {
+            if let Some(v) = std::env::var_os(key) {
+                command.env(key, v);
+            }
+        }
+        let out = command
             .args(["-I", "-c", probe])
             .stdin(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())

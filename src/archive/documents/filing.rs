@@ -355,7 +355,12 @@ impl Documents {
         let Some(m) = self.catalog.get(id).await? else {
             return Ok(None);
         };
-        if !caller.principal().branch.covers(&m.branch) {
+        // Only a document the caller may see (spec §3: branch and clearance);
+        // any other is as if it did not exist, and this filing goes on.
+        if !self
+            .policy
+            .can_see(caller.principal(), crate::archive::scope(&m))
+        {
             return Ok(None);
         }
         self.audit
